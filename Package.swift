@@ -1,0 +1,101 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every Helios Swift target shares: Swift 6 language mode (strict concurrency) plus the
+/// upcoming features that keep dependencies explicit.
+let heliosSwiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "helios",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "HeliosLog", targets: ["HeliosLog"]),
+        .library(name: "HeliosCompression", targets: ["HeliosCompression"]),
+        .library(name: "HeliosTesting", targets: ["HeliosTesting"]),
+        .executable(name: "helios", targets: ["helios"]),
+        .executable(name: "helios-bench", targets: ["HeliosBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // MARK: C shims
+
+        /// CRC32C (Castagnoli) with the SSE4.2 / ARMv8 CRC instructions and a table fallback.
+        .target(name: "CCRC32C"),
+        /// The system liblz4 (Debian `liblz4-dev`), found with pkg-config.
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+
+        // MARK: Libraries
+
+        /// The segmented append-only log: Raft log and event store in one file format.
+        .target(
+            name: "HeliosLog",
+            dependencies: [
+                "CCRC32C",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: heliosSwiftSettings
+        ),
+        /// Standard LZ4 frames (streaming) over the system liblz4.
+        .target(
+            name: "HeliosCompression",
+            dependencies: ["CLZ4"],
+            swiftSettings: heliosSwiftSettings
+        ),
+        /// Test doubles shared by the test targets: crash-simulating file system, seeded randomness.
+        .target(
+            name: "HeliosTesting",
+            dependencies: ["HeliosLog"],
+            swiftSettings: heliosSwiftSettings
+        ),
+
+        // MARK: Executables
+
+        .executableTarget(
+            name: "helios",
+            dependencies: [
+                "HeliosLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .executableTarget(
+            name: "HeliosBench",
+            dependencies: [
+                "HeliosLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: heliosSwiftSettings
+        ),
+
+        // MARK: Tests
+
+        .testTarget(
+            name: "HeliosLogTests",
+            dependencies: ["HeliosLog", "HeliosTesting"],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosCompressionTests",
+            dependencies: ["HeliosCompression"],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosCLITests",
+            dependencies: ["HeliosLog", "HeliosTesting"],
+            swiftSettings: heliosSwiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,66 @@
+import Glibc
+
+/// An exclusive `flock` on `<directory>/LOCK`, held while a log is open for writing.
+///
+/// The lock file holds the owner's pid, so the error names the process to stop. The kernel drops the
+/// lock when the process dies, so a crash never leaves a stale lock behind.
+final class DirectoryLock: Sendable {
+    /// The lock file's name inside the directory.
+    static let fileName = "LOCK"
+    private let descriptor: Int32
+    let path: String
+
+    /// Takes the lock or fails with a ``LogError/Code/locked`` error naming the holder.
+    init(directory: String) throws(LogError) {
+        path = directory + "/" + Self.fileName
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            throw LogError.io(FileSystemError(operation: "open", path: path, errno: errno), while: "taking the directory lock")
+        }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = pread(fd, &buffer, buffer.count, 0)
+            close(fd)
+            if code == EWOULDBLOCK {
+                let holder = String(decoding: buffer.prefix(max(0, n)), as: UTF8.self)
+                    .trimmingCharacters(in: " \n")
+                let who = holder.isEmpty ? "another process" : "process \(holder)"
+                throw LogError(
+                    code: .locked,
+                    message: "\(directory) is locked by \(who) (lock file \(path)); stop that helios process "
+                        + "first, or use a different data directory")
+            }
+            throw LogError.io(FileSystemError(operation: "flock", path: path, errno: code), while: "taking the directory lock")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, pid, pid.count, 0)
+        descriptor = fd
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    /// Whether some live process holds the lock on `directory` (without taking it).
+    static func isLocked(directory: String) -> Bool {
+        let fd = open(directory + "/" + fileName, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) != 0 { return errno == EWOULDBLOCK }
+        flock(fd, LOCK_UN)
+        return false
+    }
+}
+
+extension String {
+    /// The string without leading and trailing characters from `set`.
+    func trimmingCharacters(in set: String) -> String {
+        let characters = Set(set)
+        var slice = Substring(self)
+        while let first = slice.first, characters.contains(first) { slice = slice.dropFirst() }
+        while let last = slice.last, characters.contains(last) { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
