@@ -55,7 +55,7 @@ let package = Package(
         /// Test doubles shared by the test targets: crash-simulating file system, seeded randomness.
         .target(
             name: "HeliosTesting",
-            dependencies: ["HeliosLog"],
+            dependencies: ["HeliosLog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings
         ),
 
@@ -84,7 +84,7 @@ let package = Package(
 
         .testTarget(
             name: "HeliosLogTests",
-            dependencies: ["HeliosLog", "HeliosTesting"],
+            dependencies: ["HeliosLog", "HeliosTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(

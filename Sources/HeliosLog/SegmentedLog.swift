@@ -133,7 +133,7 @@ public final class SegmentedLog: Sendable {
         var entries: [LogEntry] = []
         var next = from
         var bytes = 0
-        while next <= through && bytes < maxBytes {
+        while next <= through && (entries.isEmpty || bytes < maxBytes) {
             let run = try core.frameRun(from: next, through: through)
             bytes += try core.readEntries(run, maxBytes: maxBytes - bytes, into: &entries)
             next = from + UInt64(entries.count)

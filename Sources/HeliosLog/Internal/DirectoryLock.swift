@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// An exclusive `flock` on `<directory>/LOCK`, held while a log is open for writing.
 ///
@@ -7,7 +8,7 @@ import Glibc
 final class DirectoryLock: Sendable {
     /// The lock file's name inside the directory.
     static let fileName = "LOCK"
-    private let descriptor: Int32
+    private let descriptor: Mutex<Int32?>
     let path: String
 
     /// Takes the lock or fails with a ``LogError/Code/locked`` error naming the holder.
@@ -36,11 +37,19 @@ final class DirectoryLock: Sendable {
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)
         _ = pwrite(fd, pid, pid.count, 0)
-        descriptor = fd
+        descriptor = Mutex(fd)
     }
 
     deinit {
-        close(descriptor)
+        release()
+    }
+
+    /// Releases the lock (closing the descriptor drops the flock). Idempotent.
+    func release() {
+        descriptor.withLock { fd in
+            if let open = fd { close(open) }
+            fd = nil
+        }
     }
 
     /// Whether some live process holds the lock on `directory` (without taking it).

@@ -21,6 +21,7 @@ extension LogCore {
             if work.isEmpty { break }  // closing, and nothing left to do
             process(work)
         }
+        directoryLock?.release()
         let waiters: [@Sendable () -> Void] = lock.withLock { state in
             state.writerExited = true
             let waiters = state.closeWaiters
