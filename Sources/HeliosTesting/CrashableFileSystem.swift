@@ -34,11 +34,33 @@ public final class CrashableFileSystem: FileSystem, Sendable {
         var durable: [String: Node] = [:]
         var directories: Set<String> = []
         var syncCount = 0
+        /// Mutations still allowed before the file system freezes (nil: unlimited).
+        var mutationBudget: Int?
     }
 
     private let tree = Mutex(Tree())
 
     public init() {}
+
+    /// After `count` more mutating calls (writes, syncs, truncations, renames, removals, creations),
+    /// every mutating call fails with EIO: the moment the process "dies". Pass nil to lift the limit.
+    public func freeze(afterMutations count: Int?) {
+        tree.withLock { $0.mutationBudget = count }
+    }
+
+    /// Whether the freeze point has been reached.
+    public var isFrozen: Bool { tree.withLock { $0.mutationBudget == 0 } }
+
+    /// Consumes one mutation from the budget, or fails once it is spent.
+    func mutate(_ operation: String, _ path: String) throws(FileSystemError) {
+        let allowed: Bool = tree.withLock { tree in
+            guard let budget = tree.mutationBudget else { return true }
+            if budget == 0 { return false }
+            tree.mutationBudget = budget - 1
+            return true
+        }
+        if !allowed { throw FileSystemError(operation: operation, path: path, errno: 5, detail: "simulated crash") }
+    }
 
     /// Number of `synchronize()` calls on files so far.
     public var fileSyncCount: Int { tree.withLock { $0.syncCount } }
@@ -107,6 +129,7 @@ public final class CrashableFileSystem: FileSystem, Sendable {
     // MARK: FileSystem
 
     public func openFile(_ path: String, create: Bool, readOnly: Bool) throws(FileSystemError) -> any File {
+        if create && !fileExists(path) { try mutate("open", path) }
         let node: Node? = tree.withLock { tree in
             if let node = tree.current[path] { return node }
             guard create else { return nil }
@@ -135,11 +158,13 @@ public final class CrashableFileSystem: FileSystem, Sendable {
     }
 
     public func removeFile(_ path: String) throws(FileSystemError) {
+        try mutate("unlink", path)
         let removed = tree.withLock { $0.current.removeValue(forKey: path) }
         if removed == nil { throw FileSystemError(operation: "unlink", path: path, errno: 2) }
     }
 
     public func rename(_ source: String, to destination: String) throws(FileSystemError) {
+        try mutate("rename", source)
         let moved: Bool = tree.withLock { tree in
             guard let node = tree.current.removeValue(forKey: source) else { return false }
             tree.current[destination] = node
@@ -149,6 +174,7 @@ public final class CrashableFileSystem: FileSystem, Sendable {
     }
 
     public func synchronizeDirectory(_ path: String) throws(FileSystemError) {
+        try mutate("fsync directory", path)
         let prefix = path + "/"
         tree.withLock { tree in
             tree.durable = tree.durable.filter { !$0.key.hasPrefix(prefix) }
@@ -189,6 +215,7 @@ final class MemoryFile: File, Sendable {
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(FileSystemError) {
         if readOnly { throw FileSystemError(operation: "pwrite", path: path, errno: 9) }
+        try fileSystem.mutate("pwrite", path)
         let written = Array(bytes)
         node.data.withLock { data in
             let start = Int(offset)
@@ -201,6 +228,7 @@ final class MemoryFile: File, Sendable {
     }
 
     func synchronize() throws(FileSystemError) {
+        try fileSystem.mutate("fdatasync", path)
         node.data.withLock { data in
             data.durable = data.current
             data.pending = []
@@ -209,6 +237,7 @@ final class MemoryFile: File, Sendable {
     }
 
     func truncate(to size: Int64) throws(FileSystemError) {
+        try fileSystem.mutate("ftruncate", path)
         node.data.withLock { data in
             CrashableFileSystem.resize(&data.current, to: Int(size))
             data.pending.append(.resize(Int(size)))
@@ -216,6 +245,7 @@ final class MemoryFile: File, Sendable {
     }
 
     func preallocate(to size: Int64) throws(FileSystemError) {
+        try fileSystem.mutate("posix_fallocate", path)
         node.data.withLock { data in
             if data.current.count < Int(size) {
                 CrashableFileSystem.resize(&data.current, to: Int(size))
