@@ -26,7 +26,7 @@ public struct LogVerifier: Sendable {
             headers.append(try? readHeader(segment.name).get())
         }
         let base = headers.lastIndex { $0?.isBase == true } ?? 0
-        var previous: (name: String, header: SegmentHeader, lastIndex: UInt64)?
+        var previous: (name: String, header: SegmentHeader, lastIndex: UInt64, damaged: Bool)?
         for (position, segment) in segments.enumerated() {
             if stopAtFirstCorruption && !report.isClean { break }
             if position < base {
@@ -57,18 +57,21 @@ public struct LogVerifier: Sendable {
                         reason: "segment does not follow \(previous.name) in the chain (previous-salt "
                             + "\(hex(header.previousSalt)), expected \(hex(previous.header.salt)))"))
                 }
-                if header.firstIndex != previous.lastIndex + 1 {
+                // After a damaged segment its true last index is unknown; do not report a second problem.
+                if !previous.damaged && header.firstIndex != previous.lastIndex + 1 {
                     report.problems.append(LogProblem(
                         severity: .corruption, segment: segment.name, offset: 16, index: header.firstIndex,
                         reason: "segment starts at index \(header.firstIndex) but \(previous.name) ends at \(previous.lastIndex)"))
                 }
             }
+            let problemsBefore = report.problems.count
             let summary = try check(segment.name, header: header, isLast: isLast, into: &report)
             report.segments.append(summary)
             report.bytesChecked += summary.fileSize
             report.entryCount += summary.entryCount
             progress?(report.bytesChecked)
-            previous = (segment.name, header, summary.lastIndex)
+            let damaged = report.problems[problemsBefore...].contains { $0.severity == .corruption }
+            previous = (segment.name, header, summary.lastIndex, damaged)
         }
         return report
     }

@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// `helios operator ...`: tools for the people who run Helios.
+struct OperatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "operator",
+        abstract: "Operate a Helios data directory or cluster.",
+        subcommands: [LogCommand.self]
+    )
+}
+
+/// `helios operator log ...`: offline tools for the segmented log (no server may have it open).
+struct LogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Inspect, dump and verify the segmented log of a data directory (offline).",
+        subcommands: [LogInspectCommand.self, LogDumpCommand.self, LogVerifyCommand.self]
+    )
+}
