@@ -89,7 +89,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeliosCompressionTests",
-            dependencies: ["HeliosCompression"],
+            dependencies: ["HeliosCompression", "HeliosTesting"],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(
