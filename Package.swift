@@ -94,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeliosCLITests",
-            dependencies: ["HeliosLog", "HeliosTesting"],
+            dependencies: ["helios", "HeliosLog", "HeliosTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings
         ),
     ]
