@@ -25,15 +25,13 @@ struct LogBenchmark: AsyncParsableCommand {
         print("## Segmented log (`helios-bench log`)\n")
         print("Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, directory `\(directory)`, CRC32C hardware: \(CRC32C.isHardwareAccelerated).\n")
 
-        // Reference first: fio on the same directory.
-        let fioSync = try Fio.run(
-            name: "fsync4k", directory: directory,
-            arguments: ["--rw=write", "--bs=4k", "--size=64m", "--fdatasync=1", "--runtime=\(Int(seconds))", "--time_based"])
+        // References: fio on the same directory. The fsync'd-write reference runs before and after the
+        // Helios runs (this VM is noisy) and the mean of the two is used.
+        let fioSyncBefore = try fio(blockSize: 4096)
+        let fioUnaligned = try fio(blockSize: 4160)
         let fioSeq = try Fio.run(
             name: "seq1m", directory: directory, arguments: ["--rw=write", "--bs=1m", "--size=1g", "--end_fsync=1"])
-        for name in (try? fileManager.contentsOfDirectory(atPath: directory)) ?? [] {
-            try? fileManager.removeItem(atPath: directory + "/" + name)
-        }
+        clean()
 
         var rows: [(String, Double, Double, LatencySummary)] = []
         for payload in [256, 4096] {
@@ -43,27 +41,33 @@ struct LogBenchmark: AsyncParsableCommand {
             }
         }
         let concurrent = try await measureConcurrent(payload: 256, appenders: 64)
+        let fioSyncAfter = try fio(blockSize: 4096)
+        let fioSyncMicroseconds = (fioSyncBefore.microsecondsPerOperation + fioSyncAfter.microsecondsPerOperation) / 2
 
-        print("| Workload (payload x entries per append) | entries/s | MB/s | append latency p50 / p99 (µs) |")
+        print("| Workload (payload x entries per append, one appender waiting for each) | entries/s | MB/s | append latency mean / p50 / p99 (µs) |")
         print("|---|---:|---:|---:|")
         for (name, entries, megabytes, latency) in rows {
-            print("| \(name) | \(fixed(entries, 0)) | \(fixed(megabytes)) | \(fixed(latency.p50, 0)) / \(fixed(latency.p99, 0)) |")
+            print("| \(name) | \(fixed(entries, 0)) | \(fixed(megabytes)) | \(fixed(latency.mean, 0)) / \(fixed(latency.p50, 0)) / \(fixed(latency.p99, 0)) |")
         }
-        print("| 256 B x 1, 64 concurrent appenders (group commit) | \(fixed(concurrent.entriesPerSecond, 0)) | \(fixed(concurrent.megabytesPerSecond)) | \(fixed(concurrent.latency.p50, 0)) / \(fixed(concurrent.latency.p99, 0)) |")
+        print("| 256 B x 1, 64 concurrent appenders (group commit) | \(fixed(concurrent.entriesPerSecond, 0)) | \(fixed(concurrent.megabytesPerSecond)) | \(fixed(concurrent.latency.mean, 0)) / \(fixed(concurrent.latency.p50, 0)) / \(fixed(concurrent.latency.p99, 0)) |")
         print("")
         print("| fio reference (same directory, same run) | result |")
         print("|---|---:|")
-        print("| 4 KiB sequential writes, fdatasync after each | \(fixed(fioSync.operations / fioSync.seconds, 0)) IOPS, \(fixed(fioSync.microsecondsPerOperation, 0)) µs per write+sync (sync p50 \(fixed(fioSync.syncLatency?.p50 ?? 0, 0)) µs, p99 \(fixed(fioSync.syncLatency?.p99 ?? 0, 0)) µs) |")
+        for (label, run) in [("before", fioSyncBefore), ("after", fioSyncAfter)] {
+            print("| 4 KiB sequential writes, fdatasync after each (\(label) the Helios runs) | \(fixed(run.operations / run.seconds, 0)) IOPS, \(fixed(run.microsecondsPerOperation, 0)) µs per write+sync (sync p50 \(fixed(run.syncLatency?.p50 ?? 0, 0)) µs, p99 \(fixed(run.syncLatency?.p99 ?? 0, 0)) µs) |")
+        }
+        print("| 4160 B sequential writes, fdatasync after each (the bytes of one framed 4 KiB entry + commit) | \(fixed(fioUnaligned.operations / fioUnaligned.seconds, 0)) IOPS, \(fixed(fioUnaligned.microsecondsPerOperation, 0)) µs per write+sync |")
         print("| 1 MiB sequential writes, 1 GiB, fsync at end | \(fixed(fioSeq.bytesPerSecond / 1e6)) MB/s |")
         print("")
         let large = rows.first { $0.0 == "4096 B x 1024" }!
+        let small = rows.first { $0.0 == "256 B x 1" }!
         let single = rows.first { $0.0 == "4096 B x 1" }!
-        let bandwidthRatio = large.2 / (fioSeq.bytesPerSecond / 1e6)
-        let latencyRatio = single.3.mean / fioSync.microsecondsPerOperation
         print("| Ratio | value | target |")
         print("|---|---:|---:|")
-        print("| Helios 4 KiB x 1024 MB/s / fio 1 MiB MB/s | \(fixed(bandwidthRatio, 2)) | >= 0.90 |")
-        print("| Helios 4 KiB x 1 mean latency / fio 4 KiB write+fdatasync | \(fixed(latencyRatio, 2)) | <= 1.20 |")
+        print("| Helios 4 KiB x 1024 MB/s / fio 1 MiB MB/s | \(fixed(large.2 / (fioSeq.bytesPerSecond / 1e6), 2)) | >= 0.90 |")
+        print("| Helios 256 B x 1 mean latency / fio 4 KiB write+fdatasync | \(fixed(small.3.mean / fioSyncMicroseconds, 2)) | <= 1.20 |")
+        print("| Helios 4 KiB x 1 mean latency / fio 4 KiB write+fdatasync | \(fixed(single.3.mean / fioSyncMicroseconds, 2)) | <= 1.20 |")
+        print("| Helios 4 KiB x 1 mean latency / fio 4160 B write+fdatasync (same bytes per sync) | \(fixed(single.3.mean / fioUnaligned.microsecondsPerOperation, 2)) | <= 1.20 |")
         print("")
 
         let recovery = try await measureRecovery(mebibytes: recoveryMib)
@@ -73,6 +77,21 @@ struct LogBenchmark: AsyncParsableCommand {
         print("| \(smallRecovery.entries) entries, \(smallRecovery.segments) segments (128 MiB) | \(fixed(smallRecovery.milliseconds)) ms | < 100 ms |")
         print("| \(recovery.entries) entries, \(recovery.segments) segments (\(recoveryMib) MiB) | \(fixed(recovery.milliseconds)) ms | < 100 ms |")
         try? fileManager.removeItem(atPath: directory)
+    }
+
+    /// fio's fsync'd sequential writes of `blockSize` bytes on the benchmark disk.
+    func fio(blockSize: Int) throws -> Fio.Result {
+        defer { clean() }
+        return try Fio.run(
+            name: "fsync\(blockSize)", directory: directory,
+            arguments: ["--rw=write", "--bs=\(blockSize)", "--size=64m", "--fdatasync=1", "--runtime=\(Int(seconds))", "--time_based"])
+    }
+
+    /// Empties the benchmark directory.
+    func clean() {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
     }
 
     struct AppendResult {

@@ -86,12 +86,22 @@ struct SegmentScanner {
     /// Used to tell a torn tail (nothing valid follows) from corruption (valid frames follow), and by
     /// `dump --raw` to resynchronise after a bad frame.
     mutating func nextValidFrame(from offset: Int64) throws(FileSystemError) -> (Int64, FrameHeader)? {
+        var ignored = offset
+        return try nextValidFrame(from: offset, nonZeroEnd: &ignored)
+    }
+
+    /// ``nextValidFrame(from:)`` that also moves `nonZeroEnd` past every non-zero byte it reads, so a
+    /// caller that needs both reads the tail of a file once.
+    mutating func nextValidFrame(from offset: Int64, nonZeroEnd: inout Int64) throws(FileSystemError) -> (Int64, FrameHeader)? {
         var position = (offset + 7) & ~7
         let salt = self.salt
         while position + Int64(SegmentFormat.frameHeaderSize) <= fileSize {
             // Look at a window's worth of candidate positions at once; most bytes fail the cheap tests.
             let span = Int(min(Int64(SegmentScanner.windowSize), fileSize - position))
             let candidate: Int64? = try withBytes(at: position, count: span) { raw in
+                if let last = raw.lastIndex(where: { $0 != 0 }) {
+                    nonZeroEnd = max(nonZeroEnd, position + Int64(last) + 1)
+                }
                 var p = 0
                 while p + SegmentFormat.frameHeaderSize <= raw.count {
                     let kind = raw[p + 8]
@@ -122,19 +132,3 @@ struct SegmentScanner {
     }
 }
 
-extension SegmentScanner {
-    /// The offset just past the last non-zero byte at or after `offset` (`offset` if all are zero).
-    mutating func endOfNonZeroBytes(from offset: Int64) throws(FileSystemError) -> Int64 {
-        var position = offset
-        var end = offset
-        while position < fileSize {
-            let span = Int(min(Int64(SegmentScanner.windowSize), fileSize - position))
-            let last: Int? = try withBytes(at: position, count: span) { raw in
-                raw.lastIndex(where: { $0 != 0 })
-            }
-            if let last { end = position + Int64(last) + 1 }
-            position += Int64(span)
-        }
-        return end
-    }
-}

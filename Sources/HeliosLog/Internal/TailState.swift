@@ -32,7 +32,13 @@ enum TailState: Equatable {
         let cut = analysis.entriesEnd
         var position = cut + Int64(SegmentFormat.alignment)
         var commitAt: Int64?
-        while let (offset, header) = try scanner.nextValidFrame(from: position) {
+        // The end of the non-zero bytes after the cut, found while looking for frames: the window scan
+        // covers the tail, this first read covers a tail too short for the window scan.
+        var garbageEnd = try scanner.withBytes(at: cut, count: 2 * SegmentFormat.frameHeaderSize) { raw in
+            raw.lastIndex { $0 != 0 }.map { cut + Int64($0) + 1 } ?? cut
+        }
+        while let (offset, header) = try scanner.nextValidFrame(from: position, nonZeroEnd: &garbageEnd) {
+            garbageEnd = max(garbageEnd, offset + Int64(header.frameSize))
             if let commitAt {
                 return .corrupt(
                     offset: cut,
@@ -42,8 +48,7 @@ enum TailState: Equatable {
             if header.kind == .commit { commitAt = offset }
             position = offset + Int64(header.frameSize)
         }
-        let garbageEnd = try scanner.endOfNonZeroBytes(from: cut)
-        if garbageEnd == cut { return .clean(end: cut) }
+        if garbageEnd <= cut { return .clean(end: cut) }
         return .torn(cut: cut, garbageEnd: garbageEnd, reason: reason)
     }
 }
