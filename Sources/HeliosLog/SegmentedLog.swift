@@ -110,6 +110,9 @@ public final class SegmentedLog: Sendable {
     /// The last durable index (``firstIndex`` - 1 when the log is empty).
     public var lastIndex: UInt64 { core.lock.withLock { $0.lastIndex } }
 
+    /// What the writer has done since the log was opened.
+    public var statistics: LogStatistics { core.lock.withLock { $0.statistics } }
+
     /// The term of the last entry, or nil if the log is empty.
     public var lastTerm: UInt64? { core.lock.withLock { $0.lastTerm } }
 

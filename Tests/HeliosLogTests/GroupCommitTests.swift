@@ -41,6 +41,7 @@ struct GroupCommitTests {
             #expect(faults.syncCount - syncsBefore == 1, "50 queued appends must be made durable by one fdatasync")
             #expect(Set(ranges.map(\.lowerBound)) == Set(2...UInt64(appenders + 1)))
             #expect(log.lastIndex == UInt64(appenders + 1))
+            #expect(log.statistics == LogStatistics(groups: 2, appends: appenders + 1, entries: appenders + 1, bytes: log.statistics.bytes))
             await log.close()
         }
     }

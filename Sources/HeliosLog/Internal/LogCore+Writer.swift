@@ -199,7 +199,14 @@ extension LogCore {
             throw fail(error, while: "writing entries up to \(lastIndex) to segment \(cursor.name)")
         }
         let end = cursor.entriesEnd + Int64(buffer.count)
+        let entryCount = accepted.reduce(0) { $0 + $1.indexes.count }
+        let requestCount = accepted.count
+        let bytes = buffer.count
         lock.withLock { state in
+            state.statistics.groups += 1
+            state.statistics.appends += requestCount
+            state.statistics.entries += entryCount
+            state.statistics.bytes += bytes
             state.open.offsets.append(contentsOf: newOffsets)
             for i in 0..<newRuns.count { state.open.termRuns.record(index: newRuns.starts[i], term: newRuns.terms[i]) }
             state.open.entriesEnd = end

@@ -31,6 +31,8 @@ final class LogCore: Sendable {
         var closeWaiters: [@Sendable () -> Void] = []
         /// Set when a write or sync failed: every later write is refused until the log is reopened.
         var failure: LogError?
+        /// Counters of the writer's work since open.
+        var statistics = LogStatistics()
 
         var firstIndex: UInt64 { sealed.first?.firstIndex ?? open.firstIndex }
         var lastIndex: UInt64 { open.lastIndex }
