@@ -137,7 +137,10 @@ public final class SegmentedLog: Sendable {
         var next = from
         var bytes = 0
         while next <= through && (entries.isEmpty || bytes < maxBytes) {
-            let run = try core.frameRun(from: next, through: through)
+            // A frame is at least 32 bytes, so the byte budget bounds how many offsets are worth copying.
+            let budgetFrames = UInt64(max(0, maxBytes - bytes) / SegmentFormat.frameHeaderSize) + 1
+            let last = through - next < budgetFrames ? through : next + budgetFrames
+            let run = try core.frameRun(from: next, through: last)
             bytes += try core.readEntries(run, maxBytes: maxBytes - bytes, into: &entries)
             next = from + UInt64(entries.count)
         }
