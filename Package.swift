@@ -13,6 +13,7 @@ let package = Package(
     name: "helios",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "HeliosRaft", targets: ["HeliosRaft"]),
         .library(name: "HeliosLog", targets: ["HeliosLog"]),
         .library(name: "HeliosCompression", targets: ["HeliosCompression"]),
         .library(name: "HeliosTesting", targets: ["HeliosTesting"]),
@@ -36,6 +37,9 @@ let package = Package(
         ),
 
         // MARK: Libraries
+
+        /// The Raft core: a pure state machine (tick, step, propose, ready, advance). Standard library only.
+        .target(name: "HeliosRaft", swiftSettings: heliosSwiftSettings),
 
         /// The segmented append-only log: Raft log and event store in one file format.
         .target(
@@ -85,6 +89,11 @@ let package = Package(
         .testTarget(
             name: "HeliosLogTests",
             dependencies: ["HeliosLog", "HeliosTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosRaftTests",
+            dependencies: ["HeliosRaft"],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(

@@ -1,0 +1,64 @@
+@testable import HeliosRaft
+import Testing
+
+@Suite("Raft: election and replication")
+struct ElectionAndReplicationTests {
+    @Test("a node campaigns, wins with pre-vote and vote, and replicates proposals to all")
+    func electAndReplicate() throws {
+        var network = TestNetwork(voters: [1, 2, 3])
+        network.elect(1)
+        #expect(network.status(1).role == .leader)
+        #expect(network.status(1).term == 1)
+        #expect(network.status(2).leader == 1 && network.status(3).leader == 1)
+        try network.propose(1, "a")
+        try network.propose(1, "b")
+        network.stabilize()
+        for id: NodeID in [1, 2, 3] {
+            #expect(network.appliedData(id) == ["a", "b"], "node \(id)")
+            #expect(network.status(id).commit == 3)  // empty leader entry + 2
+        }
+    }
+
+    @Test("election timeouts elect exactly one leader without a manual campaign")
+    func electionByTicks() {
+        var network = TestNetwork(voters: [1, 2, 3])
+        for _ in 0..<50 {
+            network.tickAll()
+            network.stabilize()
+            if network.leader() != nil { break }
+        }
+        let leaders = network.nodes.values.filter { $0.status.role == .leader }
+        #expect(leaders.count == 1)
+    }
+
+    @Test("a single-node cluster commits on its own")
+    func singleNode() throws {
+        var network = TestNetwork(voters: [1])
+        network.elect(1)
+        #expect(network.status(1).role == .leader)
+        try network.propose(1, "solo")
+        network.stabilize()
+        #expect(network.appliedData(1) == ["solo"])
+    }
+
+    @Test("followers refuse proposals with the leader's id")
+    func followerProposal() throws {
+        var network = TestNetwork(voters: [1, 2, 3])
+        network.elect(1)
+        #expect(throws: RaftError.notLeader(leader: 1)) { try network.propose(2, "x") }
+    }
+
+    @Test("a lagging follower catches up, with conflict back-off, after a partition")
+    func catchUp() throws {
+        var network = TestNetwork(voters: [1, 2, 3])
+        network.elect(1)
+        network.isolate(3)
+        for i in 0..<20 { try network.propose(1, "e\(i)") }
+        network.stabilize()
+        #expect(network.appliedData(3).isEmpty)
+        network.heal()
+        network.tickAll(times: 2)
+        network.stabilize()
+        #expect(network.appliedData(3) == (0..<20).map { "e\($0)" })
+    }
+}
