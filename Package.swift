@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "HeliosTesting", targets: ["HeliosTesting"]),
         .executable(name: "helios", targets: ["helios"]),
         .executable(name: "helios-bench", targets: ["HeliosBench"]),
+        .executable(name: "helios-simulate", targets: ["HeliosSimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -41,6 +42,19 @@ let package = Package(
         /// The Raft core: a pure state machine (tick, step, propose, ready, advance). Standard library only.
         .target(name: "HeliosRaft", swiftSettings: heliosSwiftSettings),
 
+        /// Drives Raft nodes: the shared Ready-handling logic, the async driver over the segmented log,
+        /// transports.
+        .target(
+            name: "HeliosReplication",
+            dependencies: ["HeliosRaft", "HeliosLog", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: heliosSwiftSettings
+        ),
+        /// Deterministic whole-cluster simulation of the Raft core and driver logic (test support).
+        .target(
+            name: "HeliosSimulation",
+            dependencies: ["HeliosRaft", "HeliosReplication"],
+            swiftSettings: heliosSwiftSettings
+        ),
         /// The segmented append-only log: Raft log and event store in one file format.
         .target(
             name: "HeliosLog",
@@ -84,6 +98,12 @@ let package = Package(
             swiftSettings: heliosSwiftSettings
         ),
 
+        .executableTarget(
+            name: "HeliosSimulator",
+            dependencies: ["HeliosSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: heliosSwiftSettings
+        ),
+
         // MARK: Tests
 
         .testTarget(
@@ -94,6 +114,11 @@ let package = Package(
         .testTarget(
             name: "HeliosRaftTests",
             dependencies: ["HeliosRaft"],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosSimulationTests",
+            dependencies: ["HeliosSimulation", "HeliosRaft"],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(

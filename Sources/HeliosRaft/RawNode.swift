@@ -141,6 +141,12 @@ public struct RawNode {
 
     // MARK: Inspection
 
+    /// The term of entry `index` in this node's log (durable or not), or nil if it is not held.
+    public func term(at index: UInt64) -> UInt64? { try? raft.log.term(at: index) }
+
+    /// The first index this node's log can return (the one after its snapshot).
+    public var firstIndex: UInt64 { raft.log.firstIndex }
+
     /// A summary of the node's state.
     public var status: RaftStatus {
         RaftStatus(

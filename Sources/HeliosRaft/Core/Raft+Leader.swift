@@ -130,6 +130,13 @@ extension Raft {
             return
         }
         let updated = progress.maybeUpdate(m.index)
+        if progress.state == .snapshot, let pending = progress.pendingSnapshot, progress.match >= pending.metadata.index {
+            // The follower already holds everything the snapshot would give it.
+            progress.becomeProbe()
+            tracker.progress[m.from] = progress
+            sendAppend(to: m.from)
+            return
+        }
         guard updated || (progress.match == m.index && progress.state == .probe) else {
             tracker.progress[m.from] = progress
             return
@@ -165,6 +172,10 @@ extension Raft {
     private func handleHeartbeatResponse(_ m: Message) {
         var progress = tracker.progress[m.from]!
         progress.probeSent = false
+        if progress.state == .replicate && progress.inflights.isFull {
+            // The follower answers heartbeats but not appends: the window may be full of lost messages.
+            progress.inflights.freeFirst()
+        }
         if progress.state == .snapshot {
             progress.snapshotStall += 1
             tracker.progress[m.from] = progress

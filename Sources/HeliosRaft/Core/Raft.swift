@@ -67,11 +67,13 @@ final class Raft {
             if !hardState.isEmpty {
                 term = hardState.term
                 vote = hardState.vote
-                if hardState.commit < log.committed || hardState.commit > log.lastIndex {
+                if hardState.commit > log.lastIndex {
                     throw RaftError.storage(.failed(
-                        "hard state commit \(hardState.commit) is outside the log \(log.committed)...\(log.lastIndex)"))
+                        "hard state commit \(hardState.commit) is past the last stored index \(log.lastIndex)"))
                 }
-                log.commit(to: hardState.commit)
+                // A commit below the snapshot index is a crash between persisting a received snapshot
+                // and the hard state: the snapshot itself proves its index is committed.
+                log.commit(to: max(hardState.commit, log.committed))
             }
         } catch let error as RaftStorageError {
             throw .storage(error)

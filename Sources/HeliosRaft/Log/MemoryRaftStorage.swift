@@ -9,11 +9,13 @@ public final class MemoryRaftStorage: RaftStorage {
 
     public init() {}
 
-    /// A storage that starts with a snapshot holding `configuration` (how a new cluster is bootstrapped).
+    /// A storage for a member of a new cluster: the initial members as committed configuration entries
+    /// (see ``RaftBootstrap``), so that nodes joining later learn them by replaying the log.
     public convenience init(bootstrap configuration: ConfigurationState) {
         self.init()
-        try! applySnapshot(Snapshot(metadata: SnapshotMetadata(index: 0, term: 0, configuration: configuration)))
-        currentSnapshot = Snapshot(metadata: SnapshotMetadata(index: 0, term: 0, configuration: configuration))
+        let entries = RaftBootstrap.entries(for: configuration)
+        append(entries)
+        setHardState(RaftBootstrap.hardState(for: entries))
     }
 
     public func initialState() throws(RaftStorageError) -> (HardState, ConfigurationState) {
@@ -91,6 +93,8 @@ public final class MemoryRaftStorage: RaftStorage {
     public func compact(through index: UInt64) throws(RaftStorageError) {
         let offset = entries[0].index
         if index <= offset { return }
+        // Entries are dropped only once a snapshot covers them.
+        if index > currentSnapshot.metadata.index { throw .unavailable }
         if index > (try lastIndex()) { throw .unavailable }
         let position = Int(index - offset)
         let term = entries[position].term

@@ -34,6 +34,13 @@ struct Inflights {
         if count == 0 { start = 0 }
     }
 
+    /// Frees the oldest message: lets a follower whose window filled with lost messages make progress
+    /// (the next append either matches or is rejected, which resets the window).
+    mutating func freeFirst() {
+        guard count > 0 else { return }
+        free(through: buffer[start].index)
+    }
+
     mutating func reset() {
         start = 0
         count = 0

@@ -14,6 +14,8 @@ struct TestNetwork {
     init(voters: [NodeID], learners: [NodeID] = [], configure: (inout RaftConfiguration) -> Void = { _ in }) {
         let configuration = ConfigurationState(voters: Set(voters), learners: Set(learners))
         for id in voters + learners { add(id, configuration: configuration, configure: configure) }
+        // Apply the bootstrap configuration entries.
+        processReady()
     }
 
     mutating func add(_ id: NodeID, configuration: ConfigurationState, configure: (inout RaftConfiguration) -> Void = { _ in }) {
