@@ -252,6 +252,9 @@ public final class Simulation {
             try checker.appended(ready.entries, previousTerm: previous, node: id)
         }
         for message in ready.messages { send(message) }
+        if options.unsafeAcknowledgeBeforePersist {
+            for message in ready.messagesAfterPersist { send(message) }
+        }
         node.core = core
         node.inFlight = ready
         nodes[id] = node
@@ -288,7 +291,9 @@ public final class Simulation {
         node.machine = machine
         node.inFlight = nil
         nodes[id] = node
-        for message in completion.messages { send(message) }
+        if !options.unsafeAcknowledgeBeforePersist {
+            for message in completion.messages { send(message) }
+        }
         for (proposal, outcome) in completion.outcomes {
             if case .applied(let index) = outcome {
                 acknowledged[proposal] = index
@@ -365,7 +370,9 @@ public final class Simulation {
         let members = nodes.values.filter { !$0.decommissioned }.map(\.id).sorted()
         let up = members.filter { nodes[$0]!.isUp }
         let down = members.filter { !nodes[$0]!.isUp }
-        switch random.below(10) {
+        var kind = random.below(10)
+        if !options.partitions && (kind == 4 || kind == 5) { kind = kind == 4 ? 0 : 2 }
+        switch kind {
         case 0, 1:
             if up.count > 1 { crash(up[Int(random.below(UInt64(up.count)))]) }
         case 2, 3:

@@ -26,6 +26,8 @@ public struct SimulationOptions: Sendable, CustomStringConvertible {
     public var proposalInterval: UInt64 = 8_000
     /// Take snapshots and compact logs (forces InstallSnapshot to lagging nodes).
     public var snapshots = true
+    /// Partition the network (symmetric and asymmetric).
+    public var partitions = true
     /// Add and remove members.
     public var membershipChanges = true
     /// Transfer leadership now and then.
@@ -34,6 +36,9 @@ public struct SimulationOptions: Sendable, CustomStringConvertible {
     public var reads = true
     /// Snapshot chunk size (small, so snapshots take several chunks).
     public var snapshotChunkBytes = 64
+    /// Break the Ready contract on purpose: send acknowledgements before persisting. Only for proving
+    /// that the checker catches lost writes.
+    public var unsafeAcknowledgeBeforePersist = false
 
     public init(seed: UInt64) { self.seed = seed }
 

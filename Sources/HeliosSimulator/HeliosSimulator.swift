@@ -17,6 +17,11 @@ struct HeliosSimulator: ParsableCommand {
     @Option(help: "Run a range of seeds, e.g. 1..2000.") var seeds: String?
     @Flag(help: "Print the event trace (one line per event) of a single seed.") var trace = false
     @Flag(help: "Print one line per seed.") var verbose = false
+    @Option(help: "Override the mean µs between faults.") var faultInterval: UInt64?
+    @Option(help: "Override the fsync latency range in µs, e.g. 2000..20000.") var fsync: String?
+    @Flag(help: "No network partitions (crashes and restarts only, with the other faults).") var noPartitions = false
+    @Flag(help: "Break the Ready contract (acknowledge before persisting) to show the checker catches it.")
+    var unsafeAcknowledgeBeforePersist = false
 
     func validate() throws {
         if seed == nil && seeds == nil { throw ValidationError("pass --seed N or --seeds A..B") }
@@ -35,7 +40,14 @@ struct HeliosSimulator: ParsableCommand {
         var totalWrites = 0
         let start = Date()
         for seed in range {
-            let options = SimulationOptions.random(seed: seed)
+            var options = SimulationOptions.random(seed: seed)
+            if let faultInterval { options.faultInterval = faultInterval }
+            if let fsync, let range = parseRange(fsync) {
+                options.minFsync = range.lowerBound
+                options.maxFsync = range.upperBound
+            }
+            options.unsafeAcknowledgeBeforePersist = unsafeAcknowledgeBeforePersist
+            if noPartitions { options.partitions = false }
             do {
                 let report = try Simulation(options: options, trace: trace).run()
                 totalWrites += report.acknowledgedWrites

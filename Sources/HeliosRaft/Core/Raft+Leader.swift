@@ -115,6 +115,8 @@ extension Raft {
     }
 
     private func handleAppendResponse(_ m: Message) {
+        // A follower cannot hold more than we sent it; such a response is bogus.
+        if !m.reject && m.index > log.lastIndex { return }
         var progress = tracker.progress[m.from]!
         if m.reject {
             // Back off using the follower's hint (etcd's fast conflict resolution).

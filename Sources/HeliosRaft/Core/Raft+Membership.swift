@@ -1,7 +1,8 @@
 extension Raft {
     /// Applies a committed configuration change (called when the application applies its entry).
     func applyConfigurationChange(_ change: ConfigurationChange) -> ConfigurationState {
-        let next = change.applied(to: tracker.configuration)
+        let previous = tracker.configuration
+        let next = change.applied(to: previous)
         tracker.apply(next, next: log.lastIndex + 1)
         if leadTransferee != 0 && !next.voters.contains(leadTransferee) { leadTransferee = 0 }
         guard role == .leader else { return next }
@@ -14,6 +15,8 @@ extension Raft {
         if maybeCommit() { broadcastAppend() } else {
             for node in tracker.progress.keys.sorted() where node != id { sendAppend(to: node, sendIfEmpty: false) }
         }
+        // Probe new members at once rather than at the next heartbeat.
+        for node in next.members.subtracting(previous.members).sorted() where node != id { sendAppend(to: node) }
         return next
     }
 }

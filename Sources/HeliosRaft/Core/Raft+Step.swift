@@ -167,6 +167,15 @@ extension Raft {
     }
 
     func handleAppendEntries(_ m: Message) {
+        // Ignore malformed messages: entries must continue m.index one by one, with terms that never
+        // decrease and never exceed the sender's term.
+        var expected = m.index + 1
+        var previousTerm = m.logTerm
+        for entry in m.entries {
+            guard entry.index == expected, entry.term >= previousTerm, entry.term <= m.term else { return }
+            expected += 1
+            previousTerm = entry.term
+        }
         if m.index < log.committed {
             var response = message(.appendResponse, to: m.from)
             response.index = log.committed

@@ -62,7 +62,9 @@ struct RaftLog {
         let lastNew = index + UInt64(entries.count)
         let conflict = findConflict(entries)
         if conflict != 0 {
-            precondition(conflict > committed, "entry \(conflict) conflicts with committed entry up to \(committed)")
+            // A leader never sends entries that conflict with committed ones; a message that does is
+            // bogus and must not rewrite committed history.
+            guard conflict > committed else { return nil }
             append(Array(entries[Int(conflict - index - 1)...]))
         }
         commit(to: min(leaderCommit, lastNew))
