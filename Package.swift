@@ -92,6 +92,7 @@ let package = Package(
             name: "HeliosBench",
             dependencies: [
                 "HeliosLog",
+                "HeliosRaft",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -114,6 +115,11 @@ let package = Package(
         .testTarget(
             name: "HeliosRaftTests",
             dependencies: ["HeliosRaft"],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosReplicationTests",
+            dependencies: ["HeliosReplication", "HeliosRaft", "HeliosLog", "HeliosTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(

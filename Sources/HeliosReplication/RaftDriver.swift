@@ -1,0 +1,284 @@
+import HeliosRaft
+import Logging
+import Synchronization
+
+/// Why a proposal or read did not complete.
+public enum ProposalError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// This node does not lead; `leader` is the one it knows (0 if none).
+    case notLeader(leader: NodeID)
+    /// The entry lost its place (leadership changed before it committed); it was not applied.
+    case dropped
+    /// No outcome within the deadline; the entry may still commit later.
+    case timeout
+    /// The node is shutting down.
+    case shuttingDown
+    /// Raft refused it (a pending configuration change, a leadership transfer, too much uncommitted data).
+    case refused(RaftError)
+
+    public var description: String {
+        switch self {
+        case .notLeader(let leader): leader == 0 ? "no leader is known yet; retry shortly" : "not the leader; node \(leader) leads"
+        case .dropped: "the proposal was dropped by a leadership change; retry"
+        case .timeout: "no outcome within the deadline; the proposal may still commit"
+        case .shuttingDown: "the node is shutting down"
+        case .refused(let error): error.description
+        }
+    }
+}
+
+/// Runs one Raft node: a single loop owns the ``RawNode`` (through ``ReplicationCore``); ticks,
+/// inbound messages and requests are queued to it. Each Ready is handled as: send the messages that
+/// may go first → persist (one fdatasync for the entries) → send acknowledgements → apply → advance.
+public final class RaftDriver: Sendable {
+    public let id: NodeID
+    let storage: SegmentedRaftStorage
+    let transport: any RaftTransport
+    let stateMachine: any RaftStateMachine
+    let tickInterval: Duration
+    let logger: Logger
+    private let inputs = Mutex<Inbox>(Inbox())
+    private let doorbell: AsyncStream<Void>
+    private let ring: AsyncStream<Void>.Continuation
+    private let published = Mutex<RaftStatus?>(nil)
+    private let configuration: RaftConfiguration
+
+    struct Inbox {
+        var items: [Input] = []
+        var closed = false
+    }
+
+    enum Input {
+        case tick
+        case message(Message)
+        case propose([UInt8], ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
+        case configurationChange(ConfigurationChange, ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
+        case read(ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
+        case transfer(NodeID)
+        case campaign
+    }
+
+    public init(
+        configuration: RaftConfiguration, storage: SegmentedRaftStorage, transport: any RaftTransport,
+        stateMachine: any RaftStateMachine, tickInterval: Duration = .milliseconds(100),
+        logger: Logger = Logger(label: "helios.raft")
+    ) {
+        id = configuration.id
+        self.configuration = configuration
+        self.storage = storage
+        self.transport = transport
+        self.stateMachine = stateMachine
+        self.tickInterval = tickInterval
+        self.logger = logger
+        (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    // MARK: Inputs (any thread)
+
+    /// A message from a peer (called by the transport).
+    public func receive(_ message: Message) { enqueue(.message(message)) }
+
+    /// Proposes `data`; returns its index once it is committed and applied here.
+    public func propose(_ data: [UInt8], timeout: Duration = .seconds(5)) async throws -> UInt64 {
+        let deadline = ContinuousClock.now + timeout
+        return try await withCheckedThrowingContinuation { enqueue(.propose(data, deadline, $0)) }
+    }
+
+    /// Proposes a membership change; returns once it is applied here.
+    public func proposeConfigurationChange(_ change: ConfigurationChange, timeout: Duration = .seconds(5)) async throws -> UInt64 {
+        let deadline = ContinuousClock.now + timeout
+        return try await withCheckedThrowingContinuation { enqueue(.configurationChange(change, deadline, $0)) }
+    }
+
+    /// A linearizable read barrier: returns once this node has applied everything committed before
+    /// the call (ReadIndex, confirmed by a quorum), with that index.
+    public func readBarrier(timeout: Duration = .seconds(5)) async throws -> UInt64 {
+        let deadline = ContinuousClock.now + timeout
+        return try await withCheckedThrowingContinuation { enqueue(.read(deadline, $0)) }
+    }
+
+    /// Asks this node (if it leads) to hand leadership to `target`.
+    public func transferLeadership(to target: NodeID) { enqueue(.transfer(target)) }
+
+    /// Starts an election now.
+    public func campaign() { enqueue(.campaign) }
+
+    /// The node's state after its last loop iteration.
+    public var status: RaftStatus? { published.withLock { $0 } }
+
+    /// Stops the loop; pending requests fail with `.shuttingDown`.
+    public func shutdown() {
+        inputs.withLock { $0.closed = true }
+        ring.finish()
+    }
+
+    private func enqueue(_ input: Input) {
+        let accepted = inputs.withLock { inbox -> Bool in
+            if inbox.closed { return false }
+            inbox.items.append(input)
+            return true
+        }
+        if accepted {
+            ring.yield()
+        } else {
+            fail(input, .shuttingDown)
+        }
+    }
+
+    private func fail(_ input: Input, _ error: ProposalError) {
+        switch input {
+        case .propose(_, _, let continuation), .configurationChange(_, _, let continuation), .read(_, let continuation):
+            continuation.resume(throwing: error)
+        default:
+            break
+        }
+    }
+
+    // MARK: The loop
+
+    /// Runs the node until ``shutdown()``.
+    public func run() async throws {
+        var config = configuration
+        config.applied = try storage.snapshot().metadata.index
+        let snapshot = try storage.snapshot()
+        if snapshot.metadata.index > 0 { stateMachine.restore(snapshot) }
+        var loop = Loop(core: ReplicationCore(node: try RawNode(configuration: config, storage: storage)))
+        let ticker = Task { [tickInterval] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: tickInterval)
+                enqueue(.tick)
+            }
+        }
+        defer { ticker.cancel() }
+        publish(loop)
+        for await _ in doorbell {
+            let batch = inputs.withLock { inbox -> [Input] in
+                let items = inbox.items
+                inbox.items = []
+                return items
+            }
+            for input in batch { handle(input, &loop) }
+            try await processReadies(&loop)
+            publish(loop)
+        }
+        // Shut down: fail what is still waiting, save the final hard state.
+        let leftovers = inputs.withLock { inbox -> [Input] in
+            let items = inbox.items
+            inbox.items = []
+            return items
+        }
+        for input in leftovers { fail(input, .shuttingDown) }
+        for (_, waiter) in loop.proposals { waiter.continuation.resume(throwing: ProposalError.shuttingDown) }
+        for waiter in loop.reads.values { waiter.continuation.resume(throwing: ProposalError.shuttingDown) }
+        for waiter in loop.readsWaitingForApply { waiter.continuation.resume(throwing: ProposalError.shuttingDown) }
+        await storage.close()
+    }
+
+    /// State owned by the loop.
+    struct Loop {
+        var core: ReplicationCore
+        var nextRequest: UInt64 = 0
+        var proposals: [UInt64: Waiter] = [:]
+        var reads: [UInt64: Waiter] = [:]
+        var readsWaitingForApply: [(index: UInt64, continuation: CheckedContinuation<UInt64, any Error>)] = []
+        var applied: UInt64 = 0
+
+        struct Waiter {
+            var deadline: ContinuousClock.Instant
+            var continuation: CheckedContinuation<UInt64, any Error>
+        }
+    }
+
+    private func handle(_ input: Input, _ loop: inout Loop) {
+        switch input {
+        case .tick:
+            loop.core.withNode { $0.tick() }
+            expire(&loop)
+        case .message(let message):
+            loop.core.withNode { $0.step(message) }
+        case .campaign:
+            loop.core.withNode { $0.campaign() }
+        case .transfer(let target):
+            loop.core.withNode { $0.transferLeadership(to: target) }
+        case .propose(let data, let deadline, let continuation):
+            loop.nextRequest += 1
+            do {
+                _ = try loop.core.propose(data, id: loop.nextRequest)
+                loop.proposals[loop.nextRequest] = Loop.Waiter(deadline: deadline, continuation: continuation)
+            } catch {
+                continuation.resume(throwing: Self.proposalError(error))
+            }
+        case .configurationChange(let change, let deadline, let continuation):
+            loop.nextRequest += 1
+            do {
+                _ = try loop.core.proposeConfigurationChange(change, id: loop.nextRequest)
+                loop.proposals[loop.nextRequest] = Loop.Waiter(deadline: deadline, continuation: continuation)
+            } catch {
+                continuation.resume(throwing: Self.proposalError(error))
+            }
+        case .read(let deadline, let continuation):
+            loop.nextRequest += 1
+            let status = loop.core.node.status
+            guard status.leader != 0 else {
+                continuation.resume(throwing: ProposalError.notLeader(leader: 0))
+                return
+            }
+            loop.reads[loop.nextRequest] = Loop.Waiter(deadline: deadline, continuation: continuation)
+            let context = withUnsafeBytes(of: loop.nextRequest.littleEndian) { Array($0) }
+            loop.core.withNode { $0.readIndex(context: context) }
+        }
+    }
+
+    private static func proposalError(_ error: RaftError) -> ProposalError {
+        if case .notLeader(let leader) = error { return .notLeader(leader: leader) }
+        return .refused(error)
+    }
+
+    private func expire(_ loop: inout Loop) {
+        let now = ContinuousClock.now
+        for (id, waiter) in loop.proposals where waiter.deadline < now {
+            loop.proposals[id] = nil
+            waiter.continuation.resume(throwing: ProposalError.timeout)
+        }
+        for (id, waiter) in loop.reads where waiter.deadline < now {
+            loop.reads[id] = nil
+            waiter.continuation.resume(throwing: ProposalError.timeout)
+        }
+    }
+
+    private func processReadies(_ loop: inout Loop) async throws {
+        while let ready = loop.core.startReady() {
+            transport.send(ready.messages)
+            try await storage.persist(ready)
+            let completion = loop.core.finishReady(
+                restore: { stateMachine.restore($0) },
+                apply: { stateMachine.apply($0) })
+            transport.send(completion.messages)
+            if let last = completion.applied.last { loop.applied = last.index }
+            if let snapshot = ready.snapshot { loop.applied = max(loop.applied, snapshot.metadata.index) }
+            for (id, outcome) in completion.outcomes {
+                guard let waiter = loop.proposals.removeValue(forKey: id) else { continue }
+                switch outcome {
+                case .applied(let index): waiter.continuation.resume(returning: index)
+                case .dropped: waiter.continuation.resume(throwing: ProposalError.dropped)
+                }
+            }
+            for state in completion.readStates {
+                guard state.context.count == 8 else { continue }
+                let id = state.context.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                guard let waiter = loop.reads.removeValue(forKey: id) else { continue }
+                loop.readsWaitingForApply.append((state.index, waiter.continuation))
+            }
+            // Reads are served once the state machine has applied their index.
+            loop.readsWaitingForApply.removeAll { waiting in
+                guard waiting.index <= loop.applied else { return false }
+                waiting.continuation.resume(returning: waiting.index)
+                return true
+            }
+        }
+    }
+
+    private func publish(_ loop: Loop) {
+        let status = loop.core.node.status
+        published.withLock { $0 = status }
+    }
+}

@@ -1,0 +1,190 @@
+import HeliosLog
+import HeliosRaft
+import HeliosReplication
+import HeliosTesting
+import Logging
+import Synchronization
+import Testing
+
+/// A state machine that records what it applied.
+final class RecordingStateMachine: RaftStateMachine {
+    let applied = Mutex<[String]>([])
+    func apply(_ entry: Entry) {
+        guard entry.kind == .normal, !entry.data.isEmpty else { return }
+        applied.withLock { $0.append(String(decoding: entry.data, as: UTF8.self)) }
+    }
+    func restore(_ snapshot: Snapshot) {
+        let items = String(decoding: snapshot.data, as: UTF8.self).split(separator: ",").map(String.init)
+        applied.withLock { $0 = items }
+    }
+    func snapshotData() -> [UInt8] { Array(applied.withLock { $0.joined(separator: ",") }.utf8) }
+    var values: [String] { applied.withLock { $0 } }
+}
+
+/// Three drivers on real segmented logs in temporary directories, over the in-memory transport.
+final class DriverCluster: @unchecked Sendable {
+    let directory: TemporaryDirectory
+    let network = InMemoryRaftNetwork()
+    var drivers: [NodeID: RaftDriver] = [:]
+    var machines: [NodeID: RecordingStateMachine] = [:]
+    var tasks: [NodeID: Task<Void, any Error>] = [:]
+    let voters: Set<NodeID> = [1, 2, 3]
+
+    init() throws {
+        directory = try TemporaryDirectory("driver")
+    }
+
+    func start(_ id: NodeID, bootstrap: Bool) async throws {
+        var logConfiguration = LogConfiguration()
+        logConfiguration.segmentSize = 64 << 10
+        logConfiguration.logger = .quiet
+        let storage = try SegmentedRaftStorage(
+            directory: directory.appending("node\(id)"), logConfiguration: logConfiguration, snapshots: MemorySnapshotStore())
+        if bootstrap { try await storage.bootstrap(ConfigurationState(voters: voters)) }
+        var configuration = RaftConfiguration(id: id, randomSeed: id &* 7919)
+        configuration.electionTicks = 10
+        let machine = RecordingStateMachine()
+        let driver = RaftDriver(
+            configuration: configuration, storage: storage, transport: network.transport(for: id), stateMachine: machine,
+            tickInterval: .milliseconds(10), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        drivers[id] = driver
+        machines[id] = machine
+        network.register(driver)
+        tasks[id] = Task { try await driver.run() }
+    }
+
+    func stop(_ id: NodeID) async throws {
+        network.unregister(id)
+        drivers[id]?.shutdown()
+        try await tasks[id]?.value
+        drivers[id] = nil
+        tasks[id] = nil
+    }
+
+    func stopAll() async {
+        for id in drivers.keys.sorted() { try? await stop(id) }
+        directory.remove()
+    }
+
+    /// Waits (bounded) until some running node leads; returns it.
+    func leader(within: Duration = .seconds(10)) async throws -> NodeID {
+        let deadline = ContinuousClock.now + within
+        while ContinuousClock.now < deadline {
+            if let leader = drivers.values.compactMap(\.status).first(where: { $0.role == .leader })?.id { return leader }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw ProposalError.timeout
+    }
+
+    /// Proposes through whichever node leads, following not-leader hints (bounded).
+    func propose(_ text: String) async throws -> UInt64 {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let leader = try await leader()
+            do {
+                return try await drivers[leader]!.propose(Array(text.utf8), timeout: .seconds(2))
+            } catch ProposalError.notLeader, ProposalError.dropped, ProposalError.timeout {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        throw ProposalError.timeout
+    }
+
+    /// Waits (bounded) until `id` has applied `values`.
+    func waitUntil(_ id: NodeID, applied values: [String]) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if machines[id]!.values == values { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("node \(id) applied \(machines[id]!.values), expected \(values)")
+    }
+}
+
+@Suite("RaftDriver over the segmented log")
+struct RaftDriverTests {
+    @Test("a 3-node cluster elects a leader, replicates, survives a restart and a leader failover")
+    func cluster() async throws {
+        let cluster = try DriverCluster()
+        do {
+            for id: NodeID in [1, 2, 3] { try await cluster.start(id, bootstrap: true) }
+            var acknowledged: [String] = []
+            for i in 0..<20 {
+                _ = try await cluster.propose("a\(i)")
+                acknowledged.append("a\(i)")
+            }
+            for id: NodeID in [1, 2, 3] { try await cluster.waitUntil(id, applied: acknowledged) }
+
+            // Restart a follower from its data directory: it replays its log and catches up.
+            let first = try await cluster.leader()
+            let follower = [NodeID(1), 2, 3].first { $0 != first }!
+            try await cluster.stop(follower)
+            for i in 0..<10 {
+                _ = try await cluster.propose("b\(i)")
+                acknowledged.append("b\(i)")
+            }
+            try await cluster.start(follower, bootstrap: false)
+            try await cluster.waitUntil(follower, applied: acknowledged)
+
+            // Kill the leader: the others elect a new one and no acknowledged write is lost.
+            try await cluster.stop(first)
+            let second = try await cluster.leader()
+            #expect(second != first)
+            for i in 0..<10 {
+                _ = try await cluster.propose("c\(i)")
+                acknowledged.append("c\(i)")
+            }
+            for id in [NodeID(1), 2, 3] where id != first { try await cluster.waitUntil(id, applied: acknowledged) }
+            try await cluster.start(first, bootstrap: false)
+            try await cluster.waitUntil(first, applied: acknowledged)
+
+            // Linearizable read barrier on a follower: everything acknowledged is applied there.
+            let reader = [NodeID(1), 2, 3].first { $0 != second }!
+            let index = try await cluster.drivers[reader]!.readBarrier()
+            #expect(index > 0)
+            #expect(cluster.machines[reader]!.values == acknowledged)
+        } catch {
+            await cluster.stopAll()
+            throw error
+        }
+        await cluster.stopAll()
+    }
+
+    @Test("proposals on a follower fail at once with the leader's id")
+    func notLeader() async throws {
+        let cluster = try DriverCluster()
+        do {
+            for id: NodeID in [1, 2, 3] { try await cluster.start(id, bootstrap: true) }
+            let leader = try await cluster.leader()
+            _ = try await cluster.propose("x")  // the followers now know the leader
+            let follower = [NodeID(1), 2, 3].first { $0 != leader }!
+            do {
+                _ = try await cluster.drivers[follower]!.propose([1])
+                Issue.record("a follower must refuse")
+            } catch let error as ProposalError {
+                #expect(error == .notLeader(leader: leader))
+            }
+        } catch {
+            await cluster.stopAll()
+            throw error
+        }
+        await cluster.stopAll()
+    }
+
+    @Test("bootstrapping a data directory that already holds a cluster is refused")
+    func bootstrapTwice() async throws {
+        try await TemporaryDirectory.with("bootstrap") { directory in
+            var logConfiguration = LogConfiguration()
+            logConfiguration.logger = .quiet
+            let storage = try SegmentedRaftStorage(directory: directory.path, logConfiguration: logConfiguration, snapshots: MemorySnapshotStore())
+            try await storage.bootstrap(ConfigurationState(voters: [1, 2, 3]))
+            do {
+                try await storage.bootstrap(ConfigurationState(voters: [1, 2, 3]))
+                Issue.record("a second bootstrap must fail")
+            } catch let error as LogError {
+                #expect(error.message.contains("already holds a cluster"))
+            }
+            await storage.close()
+        }
+    }
+}
