@@ -24,6 +24,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // traits: [] keeps SwiftPM from emitting trait flags in random order (spurious rebuilds).
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
     ],
     targets: [
         // MARK: C shims
@@ -42,6 +44,20 @@ let package = Package(
         /// The Raft core: a pure state machine (tick, step, propose, ready, advance). Standard library only.
         .target(name: "HeliosRaft", swiftSettings: heliosSwiftSettings),
 
+        /// Generated protobuf types from Formats/proto (tools/generate-protos; committed).
+        .target(
+            name: "HeliosProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        /// Events -> projections; deterministic apply; snapshots of the projection.
+        .target(
+            name: "HeliosState",
+            dependencies: ["HeliosProto", "HeliosCompression", "HeliosLog", "HeliosRaft", "CCRC32C",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: heliosSwiftSettings
+        ),
         /// Drives Raft nodes: the shared Ready-handling logic, the async driver over the segmented log,
         /// transports.
         .target(
@@ -73,7 +89,8 @@ let package = Package(
         /// Test doubles shared by the test targets: crash-simulating file system, seeded randomness.
         .target(
             name: "HeliosTesting",
-            dependencies: ["HeliosLog", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HeliosLog", "HeliosState", "HeliosProto", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: heliosSwiftSettings
         ),
 
@@ -115,6 +132,13 @@ let package = Package(
         .testTarget(
             name: "HeliosRaftTests",
             dependencies: ["HeliosRaft"],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosStateTests",
+            dependencies: ["HeliosState", "HeliosProto", "HeliosLog", "HeliosRaft", "HeliosTesting",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(

@@ -1,0 +1,107 @@
+import HeliosProto
+import SwiftProtobuf
+
+/// The cluster's state as a projection of the event log: jobs (every version), nodes, evaluations,
+/// allocations and the server membership, with the indexes the scheduler and API query.
+///
+/// Applying is deterministic: the same events give byte-identical state on every node (no clock, no
+/// randomness, no disk; results never depend on dictionary order). See ``apply(_:at:)``.
+public struct ClusterState: Sendable {
+    /// The index of the last event applied.
+    public internal(set) var appliedIndex: UInt64 = 0
+    public internal(set) var jobs: [String: JobRecord] = [:]
+    public internal(set) var nodes: [String: NodeInfo] = [:]
+    public internal(set) var allocations: [String: Allocation] = [:]
+    public internal(set) var evaluations: [String: Evaluation] = [:]
+    public internal(set) var members: [UInt64: ClusterMember] = [:]
+
+    // Secondary indexes (maintained by every mutation).
+    var allocationsByJob: [String: Set<String>] = [:]
+    var allocationsByNode: [String: Set<String>] = [:]
+    var allocationsByStatus: [Int: Set<String>] = [:]
+    var evaluationsByJob: [String: Set<String>] = [:]
+    var evaluationsByStatus: [Int: Set<String>] = [:]
+
+    public init() {}
+
+    // MARK: Queries (results sorted by id so callers see a stable order)
+
+    public func job(_ id: String) -> JobRecord? { jobs[id] }
+
+    /// The latest version of a job's spec.
+    public func latestSpec(_ id: String) -> JobSpec? { jobs[id]?.versions.last?.spec }
+
+    public var sortedJobs: [JobRecord] { jobs.keys.sorted().map { jobs[$0]! } }
+    public var sortedNodes: [NodeInfo] { nodes.keys.sorted().map { nodes[$0]! } }
+
+    public func allocations(ofJob job: String) -> [Allocation] {
+        (allocationsByJob[job] ?? []).sorted().map { allocations[$0]! }
+    }
+
+    public func allocations(onNode node: String) -> [Allocation] {
+        (allocationsByNode[node] ?? []).sorted().map { allocations[$0]! }
+    }
+
+    public func allocations(withStatus status: AllocationClientStatus) -> [Allocation] {
+        (allocationsByStatus[status.rawValue] ?? []).sorted().map { allocations[$0]! }
+    }
+
+    public func evaluations(ofJob job: String) -> [Evaluation] {
+        (evaluationsByJob[job] ?? []).sorted().map { evaluations[$0]! }
+    }
+
+    public func evaluations(withStatus status: EvaluationStatus) -> [Evaluation] {
+        (evaluationsByStatus[status.rawValue] ?? []).sorted().map { evaluations[$0]! }
+    }
+
+    /// Resources of the allocations on `node` that still hold them (desired to run, not terminal).
+    public func usedResources(onNode node: String) -> (cpu: UInt64, memory: UInt64) {
+        var cpu: UInt64 = 0
+        var memory: UInt64 = 0
+        for id in allocationsByNode[node] ?? [] {
+            let allocation = allocations[id]!
+            guard allocation.desiredStatus == .run, !allocation.clientStatus.isTerminal else { continue }
+            cpu += UInt64(allocation.resources.cpuMhz)
+            memory += UInt64(allocation.resources.memoryMb)
+        }
+        return (cpu, memory)
+    }
+
+    // MARK: Index maintenance
+
+    mutating func putAllocation(_ allocation: Allocation) {
+        if let old = allocations[allocation.id] {
+            allocationsByStatus[old.clientStatus.rawValue]?.remove(old.id)
+            if old.nodeID != allocation.nodeID { allocationsByNode[old.nodeID]?.remove(old.id) }
+        }
+        allocations[allocation.id] = allocation
+        allocationsByJob[allocation.jobID, default: []].insert(allocation.id)
+        allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
+        allocationsByStatus[allocation.clientStatus.rawValue, default: []].insert(allocation.id)
+    }
+
+    mutating func removeAllocation(_ id: String) {
+        guard let old = allocations.removeValue(forKey: id) else { return }
+        allocationsByJob[old.jobID]?.remove(id)
+        if allocationsByJob[old.jobID]?.isEmpty == true { allocationsByJob[old.jobID] = nil }
+        allocationsByNode[old.nodeID]?.remove(id)
+        if allocationsByNode[old.nodeID]?.isEmpty == true { allocationsByNode[old.nodeID] = nil }
+        allocationsByStatus[old.clientStatus.rawValue]?.remove(id)
+    }
+
+    mutating func putEvaluation(_ evaluation: Evaluation) {
+        if let old = evaluations[evaluation.id] {
+            evaluationsByStatus[old.status.rawValue]?.remove(old.id)
+        }
+        evaluations[evaluation.id] = evaluation
+        evaluationsByJob[evaluation.jobID, default: []].insert(evaluation.id)
+        evaluationsByStatus[evaluation.status.rawValue, default: []].insert(evaluation.id)
+    }
+
+    mutating func removeEvaluation(_ id: String) {
+        guard let old = evaluations.removeValue(forKey: id) else { return }
+        evaluationsByJob[old.jobID]?.remove(id)
+        if evaluationsByJob[old.jobID]?.isEmpty == true { evaluationsByJob[old.jobID] = nil }
+        evaluationsByStatus[old.status.rawValue]?.remove(id)
+    }
+}

@@ -1,0 +1,139 @@
+import HeliosProto
+import SwiftProtobuf
+
+/// The Raft position and membership a snapshot belongs to.
+public struct SnapshotPosition: Sendable, Equatable {
+    public var index: UInt64
+    public var term: UInt64
+    public var voters: [UInt64]
+    public var learners: [UInt64]
+
+    public init(index: UInt64, term: UInt64, voters: [UInt64] = [], learners: [UInt64] = []) {
+        self.index = index
+        self.term = term
+        self.voters = voters.sorted()
+        self.learners = learners.sorted()
+    }
+}
+
+extension ClusterState {
+    /// Calls `emit` with every record of a snapshot of this state, in the canonical order: header,
+    /// members, jobs, nodes, evaluations, allocations (each sorted by id), trailer.
+    func forEachSnapshotRecord(
+        _ position: SnapshotPosition, createdAtMs: UInt64, _ emit: (Helios_V1_SnapshotRecord) throws -> Void
+    ) rethrows {
+        try emit(.with {
+            $0.header = .with {
+                $0.index = position.index
+                $0.term = position.term
+                $0.voters = position.voters
+                $0.learners = position.learners
+                $0.createdAtMs = createdAtMs
+            }
+        })
+        for id in members.keys.sorted() { try emit(.with { $0.member = members[id]! }) }
+        for id in jobs.keys.sorted() { try emit(.with { $0.job = jobs[id]! }) }
+        for id in nodes.keys.sorted() { try emit(.with { $0.node = nodes[id]! }) }
+        for id in evaluations.keys.sorted() { try emit(.with { $0.evaluation = evaluations[id]! }) }
+        for id in allocations.keys.sorted() { try emit(.with { $0.allocation = allocations[id]! }) }
+        try emit(.with {
+            $0.trailer = .with {
+                $0.recordCount = UInt64(members.count + jobs.count + nodes.count + evaluations.count + allocations.count)
+                $0.jobCount = UInt64(jobs.count)
+                $0.nodeCount = UInt64(nodes.count)
+                $0.evaluationCount = UInt64(evaluations.count)
+                $0.allocationCount = UInt64(allocations.count)
+            }
+        })
+    }
+
+    /// The canonical serialization of the state without the header (byte-identical on every node
+    /// that applied the same events).
+    public func canonicalBytes() -> [UInt8] {
+        var bytes: [UInt8] = []
+        forEachSnapshotRecord(SnapshotPosition(index: appliedIndex, term: 0), createdAtMs: 0) { record in
+            if case .header = record.record { return }
+            let encoded: [UInt8] = (try? record.serializedBytes()) ?? []
+            Varint.append(UInt64(encoded.count), to: &bytes)
+            bytes.append(contentsOf: encoded)
+        }
+        return bytes
+    }
+}
+
+/// Rebuilds a ``ClusterState`` from snapshot records.
+struct ClusterStateBuilder {
+    var state = ClusterState()
+    var position: SnapshotPosition?
+    var trailer: Helios_V1_SnapshotTrailer?
+    var records = 0
+
+    mutating func add(_ record: Helios_V1_SnapshotRecord) throws(SnapshotError) {
+        if trailer != nil { throw SnapshotError("record after the trailer") }
+        switch record.record {
+        case .header(let header):
+            guard position == nil else { throw SnapshotError("second header record") }
+            position = SnapshotPosition(index: header.index, term: header.term, voters: header.voters, learners: header.learners)
+            state.appliedIndex = header.index
+            return
+        case .member(let member): state.members[member.id] = member
+        case .job(let job): state.jobs[job.id] = job
+        case .node(let node): state.nodes[node.id] = node
+        case .evaluation(let evaluation): state.putEvaluation(evaluation)
+        case .allocation(let allocation): state.putAllocation(allocation)
+        case .trailer(let found):
+            trailer = found
+            return
+        case nil:
+            throw SnapshotError("record of an unknown kind (written by a newer Helios?)")
+        }
+        guard position != nil else { throw SnapshotError("record before the header") }
+        records += 1
+    }
+
+    func finish() throws(SnapshotError) -> (SnapshotPosition, ClusterState) {
+        guard let position else { throw SnapshotError("no header record") }
+        guard let trailer else { throw SnapshotError("no trailer record: the snapshot is incomplete") }
+        guard trailer.recordCount == UInt64(records), trailer.jobCount == UInt64(state.jobs.count),
+            trailer.nodeCount == UInt64(state.nodes.count), trailer.allocationCount == UInt64(state.allocations.count),
+            trailer.evaluationCount == UInt64(state.evaluations.count)
+        else {
+            throw SnapshotError("trailer counts (\(trailer.recordCount) records) disagree with the records read (\(records))")
+        }
+        return (position, state)
+    }
+}
+
+/// Protobuf base-128 varints for the record length prefixes.
+enum Varint {
+    static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    enum Decoded {
+        case value(UInt64, length: Int)
+        case incomplete
+        case invalid
+    }
+
+    /// Decodes a varint at `offset`.
+    static func read(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Decoded {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        var i = offset
+        while i < bytes.count {
+            let byte = bytes[i]
+            value |= UInt64(byte & 0x7F) << shift
+            i += 1
+            if byte & 0x80 == 0 { return .value(value, length: i - offset) }
+            shift += 7
+            if shift >= 70 { return .invalid }
+        }
+        return .incomplete
+    }
+}

@@ -1,0 +1,100 @@
+import CCRC32C
+import HeliosCompression
+import HeliosLog
+import HeliosProto
+import SwiftProtobuf
+
+/// Writes a snapshot of a ``ClusterState`` as a stream: records are serialized and compressed a chunk
+/// at a time and written as they are produced, so memory stays bounded whatever the state's size.
+public enum SnapshotWriter {
+    /// What was written.
+    public struct Summary: Sendable, Equatable {
+        public var header: SnapshotFileHeader
+        public var fileSize: Int64
+    }
+
+    /// Writes the snapshot to `path` atomically: into `path.tmp`, fsync, rename, fsync the directory.
+    @discardableResult
+    public static func write(
+        _ state: ClusterState, position: SnapshotPosition, createdAtMs: UInt64, to path: String,
+        fileSystem: any FileSystem = PosixFileSystem()
+    ) throws -> Summary {
+        let temporary = path + ".tmp"
+        let file = try fileSystem.openFile(temporary, create: true, readOnly: false)
+        try file.truncate(to: 0)
+        var offset = Int64(SnapshotFileHeader.size)
+        var frameChecksum: UInt32 = 0
+        func flush(_ bytes: inout [UInt8]) throws {
+            guard !bytes.isEmpty else { return }
+            try file.write(bytes, at: offset)
+            frameChecksum = bytes.withUnsafeBytes { helios_crc32c_extend(frameChecksum, $0.baseAddress, $0.count) }
+            offset += Int64(bytes.count)
+            bytes.removeAll(keepingCapacity: true)
+        }
+        let encoder = try LZ4FrameEncoder(contentChecksum: true, blockSize: .mib4)
+        var compressed = try encoder.begin()
+        var payload: [UInt8] = []
+        payload.reserveCapacity(1 << 20)
+        var digest: UInt32 = 0
+        var uncompressed: UInt64 = 0
+        try state.forEachSnapshotRecord(position, createdAtMs: createdAtMs) { record in
+            let start = payload.count
+            let encoded: [UInt8] = try record.serializedBytes()
+            Varint.append(UInt64(encoded.count), to: &payload)
+            payload.append(contentsOf: encoded)
+            if case .header = record.record {} else {
+                digest = payload.withUnsafeBytes { helios_crc32c_extend(digest, $0.baseAddress! + start, $0.count - start) }
+            }
+            if payload.count >= 1 << 20 {
+                uncompressed += UInt64(payload.count)
+                try encoder.update(payload, into: &compressed)
+                payload.removeAll(keepingCapacity: true)
+                try flush(&compressed)
+            }
+        }
+        uncompressed += UInt64(payload.count)
+        try encoder.update(payload, into: &compressed)
+        try encoder.finish(into: &compressed)
+        try flush(&compressed)
+        let header = SnapshotFileHeader(
+            index: position.index, term: position.term, uncompressedSize: uncompressed,
+            compressedSize: UInt64(offset) - UInt64(SnapshotFileHeader.size), frameChecksum: frameChecksum, stateDigest: digest)
+        try file.write(header.encoded(), at: 0)
+        try file.synchronize()
+        try fileSystem.rename(temporary, to: path)
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        try fileSystem.synchronizeDirectory(directory.isEmpty ? "." : directory)
+        return Summary(header: header, fileSize: offset)
+    }
+
+    /// The snapshot as bytes in memory (what Raft sends to a lagging follower).
+    public static func bytes(_ state: ClusterState, position: SnapshotPosition, createdAtMs: UInt64) throws -> [UInt8] {
+        let encoder = try LZ4FrameEncoder(contentChecksum: true, blockSize: .mib4)
+        var compressed = try encoder.begin()
+        var payload: [UInt8] = []
+        var digest: UInt32 = 0
+        var uncompressed: UInt64 = 0
+        try state.forEachSnapshotRecord(position, createdAtMs: createdAtMs) { record in
+            let start = payload.count
+            let encoded: [UInt8] = try record.serializedBytes()
+            Varint.append(UInt64(encoded.count), to: &payload)
+            payload.append(contentsOf: encoded)
+            if case .header = record.record {} else {
+                digest = payload.withUnsafeBytes { helios_crc32c_extend(digest, $0.baseAddress! + start, $0.count - start) }
+            }
+            if payload.count >= 1 << 20 {
+                uncompressed += UInt64(payload.count)
+                try encoder.update(payload, into: &compressed)
+                payload.removeAll(keepingCapacity: true)
+            }
+        }
+        uncompressed += UInt64(payload.count)
+        try encoder.update(payload, into: &compressed)
+        try encoder.finish(into: &compressed)
+        let checksum = compressed.withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress, $0.count) }
+        let header = SnapshotFileHeader(
+            index: position.index, term: position.term, uncompressedSize: uncompressed,
+            compressedSize: UInt64(compressed.count), frameChecksum: checksum, stateDigest: digest)
+        return header.encoded() + compressed
+    }
+}

@@ -1,0 +1,152 @@
+import CCRC32C
+import Foundation
+import HeliosLog
+import HeliosProto
+import HeliosRaft
+import HeliosState
+import HeliosTesting
+import Logging
+import SwiftProtobuf
+import Testing
+
+@Suite("Snapshots")
+struct SnapshotTests {
+    static func state(seed: UInt64, events: Int) -> ClusterState {
+        var generator = EventGenerator(seed: seed)
+        var state = ClusterState()
+        for index in 1...UInt64(events) { state.apply(generator.next(), at: index) }
+        return state
+    }
+
+    @Test("a snapshot file round-trips the state byte for byte, with its Raft position")
+    func roundTrip() async throws {
+        try await TemporaryDirectory.with("snapshot") { directory in
+            let state = Self.state(seed: 7, events: 3000)
+            let position = SnapshotPosition(index: state.appliedIndex, term: 4, voters: [1, 2, 3], learners: [4])
+            let path = directory.appending("s.snap")
+            let summary = try SnapshotWriter.write(state, position: position, createdAtMs: 123, to: path)
+            let loaded = try SnapshotReader.read(path: path)
+            #expect(loaded.position == position)
+            #expect(loaded.header == summary.header)
+            #expect(loaded.state.canonicalBytes() == state.canonicalBytes())
+            #expect(loaded.state.appliedIndex == state.appliedIndex)
+            #expect(summary.header.compressedSize < summary.header.uncompressedSize)
+            // Indexes are rebuilt.
+            let job = try #require(state.jobs.keys.sorted().first)
+            #expect(loaded.state.allocations(ofJob: job).map(\.id) == state.allocations(ofJob: job).map(\.id))
+            // The in-memory form (Raft InstallSnapshot) is the same snapshot.
+            let bytes = try SnapshotWriter.bytes(state, position: position, createdAtMs: 123)
+            #expect(try SnapshotReader.read(bytes: bytes).state.canonicalBytes() == state.canonicalBytes())
+        }
+    }
+
+    @Test("the LZ4 part is a standard frame that the Debian lz4 CLI decompresses")
+    func lz4CLI() async throws {
+        try await TemporaryDirectory.with("snapshot-lz4") { directory in
+            let state = Self.state(seed: 8, events: 1500)
+            let path = directory.appending("s.snap")
+            let summary = try SnapshotWriter.write(state, position: SnapshotPosition(index: state.appliedIndex, term: 2), createdAtMs: 0, to: path)
+            let frame = try Data(contentsOf: URL(fileURLWithPath: path)).dropFirst(SnapshotFileHeader.size)
+            try frame.write(to: URL(fileURLWithPath: directory.appending("frame.lz4")))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/lz4")
+            process.arguments = ["-d", "-q", "-f", directory.appending("frame.lz4"), directory.appending("frame.out")]
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            let content = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory.appending("frame.out"))))
+            #expect(UInt64(content.count) == summary.header.uncompressedSize)
+            // After the header record, the content is exactly the state's canonical bytes.
+            let canonical = state.canonicalBytes()
+            #expect(Array(content.suffix(canonical.count)) == canonical)
+        }
+    }
+
+    @Test("damaged or truncated snapshots are refused with a message naming them")
+    func damage() async throws {
+        try await TemporaryDirectory.with("snapshot-damage") { directory in
+            let state = Self.state(seed: 9, events: 800)
+            let path = directory.appending("s.snap")
+            try SnapshotWriter.write(state, position: SnapshotPosition(index: state.appliedIndex, term: 1), createdAtMs: 0, to: path)
+            let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            var random = SeededRandom(seed: 1)
+            for _ in 0..<60 {
+                var damaged = original
+                let offset = Int(random.next() % UInt64(original.count))
+                damaged[offset] ^= UInt8(1 << (random.next() % 8))
+                do {
+                    _ = try SnapshotReader.read(bytes: damaged, name: "s.snap")
+                    Issue.record("a flip at byte \(offset) went unnoticed")
+                } catch {
+                    #expect("\(error)".contains("s.snap"))
+                }
+            }
+            #expect(throws: SnapshotError.self) { _ = try SnapshotReader.read(bytes: Array(original.dropLast(100)), name: "s.snap") }
+        }
+    }
+
+    @Test("the newest N are kept, and a damaged newest falls back to the previous one")
+    func retentionAndFallback() async throws {
+        try await TemporaryDirectory.with("snapshot-dir") { directory in
+            let snapshots = SnapshotDirectory(path: directory.appending("snapshots"), retain: 2, logger: .quiet)
+            var generator = EventGenerator(seed: 3)
+            var state = ClusterState()
+            var index: UInt64 = 0
+            for round in 1...4 {
+                for _ in 0..<200 {
+                    index += 1
+                    state.apply(generator.next(), at: index)
+                }
+                try snapshots.save(state, position: SnapshotPosition(index: index, term: UInt64(round)), createdAtMs: 0)
+            }
+            let files = try snapshots.list()
+            #expect(files.map(\.index) == [600, 800])
+            #expect(try snapshots.newestValid()?.position.index == 800)
+            // Damage the newest.
+            let newest = directory.appending("snapshots/" + files[1].name)
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: newest)))
+            bytes[bytes.count / 2] ^= 0xFF
+            try Data(bytes).write(to: URL(fileURLWithPath: newest))
+            #expect(try snapshots.newestValid()?.position.index == 600)
+            #expect(try snapshots.newestValid(atOrBelow: 700)?.position.index == 600)
+        }
+    }
+
+    @Test("snapshot + replay of the log tail equals a full replay, byte for byte", arguments: [11, 12, 13, 14, 15, 16] as [UInt64])
+    func snapshotPlusTail(seed: UInt64) async throws {
+        try await TemporaryDirectory.with("snapshot-tail") { directory in
+            var generator = EventGenerator(seed: seed)
+            var configuration = LogConfiguration()
+            configuration.segmentSize = 64 << 10
+            configuration.logger = .quiet
+            let log = try SegmentedLog.open(directory: directory.appending("log"), configuration: configuration)
+            // The bootstrap configuration entries, then events.
+            for entry in RaftBootstrap.entries(for: ConfigurationState(voters: [1, 2, 3])) {
+                try await log.append([LogEntry(index: entry.index, term: entry.term, type: entry.kind.rawValue, payload: entry.data)])
+            }
+            var full = ClusterState()
+            var random = SeededRandom(seed: seed)
+            let total = 1500
+            let split = UInt64(4 + random.next() % UInt64(total - 10))
+            let snapshots = SnapshotDirectory(path: directory.appending("snapshots"), logger: .quiet)
+            for _ in 0..<total {
+                let index = log.lastIndex + 1
+                let event = generator.next()
+                try await log.append([LogEntry(index: index, term: 2, type: 0, payload: try event.serializedBytes())])
+                full.apply(event, at: index)
+                if index == split {
+                    try snapshots.save(full, position: SnapshotPosition(index: index, term: 2, voters: [1, 2, 3]), createdAtMs: 0)
+                }
+            }
+            let loaded = try StateLoader.load(log: log, snapshots: snapshots)
+            #expect(loaded.snapshotIndex == split)
+            #expect(loaded.state.canonicalBytes() == full.canonicalBytes(), "seed \(seed), snapshot at \(split)")
+            #expect(loaded.position.voters == [1, 2, 3])
+            // And at an index below the snapshot: replay from the start.
+            let early = try StateLoader.load(log: log, snapshots: snapshots, through: 50)
+            #expect(early.snapshotIndex == 0 || early.snapshotIndex <= 50)
+            #expect(early.state.appliedIndex == 50)
+            await log.close()
+        }
+    }
+}
