@@ -100,6 +100,11 @@ let package = Package(
             name: "helios",
             dependencies: [
                 "HeliosLog",
+                "HeliosState",
+                "HeliosProto",
+                "HeliosRaft",
+                "CCRC32C",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -158,7 +163,9 @@ let package = Package(
         ),
         .testTarget(
             name: "HeliosCLITests",
-            dependencies: ["helios", "HeliosLog", "HeliosTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["helios", "HeliosLog", "HeliosState", "HeliosRaft", "HeliosTesting",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: heliosSwiftSettings
         ),
     ]

@@ -41,6 +41,20 @@ public final class RaftDriver: Sendable {
     private let ring: AsyncStream<Void>.Continuation
     private let published = Mutex<RaftStatus?>(nil)
     private let configuration: RaftConfiguration
+    let compaction: CompactionPolicy?
+
+    /// When the driver snapshots the state machine and purges the log on its own.
+    public struct CompactionPolicy: Sendable {
+        /// Take a snapshot once this many entries were applied since the last one.
+        public var everyEntries: UInt64
+        /// Entries to keep below the snapshot for followers that lag a little (they get the snapshot otherwise).
+        public var retainEntries: UInt64
+
+        public init(everyEntries: UInt64 = 10_000, retainEntries: UInt64 = 5_000) {
+            self.everyEntries = everyEntries
+            self.retainEntries = retainEntries
+        }
+    }
 
     struct Inbox {
         var items: [Input] = []
@@ -60,9 +74,10 @@ public final class RaftDriver: Sendable {
     public init(
         configuration: RaftConfiguration, storage: SegmentedRaftStorage, transport: any RaftTransport,
         stateMachine: any RaftStateMachine, tickInterval: Duration = .milliseconds(100),
-        logger: Logger = Logger(label: "helios.raft")
+        compaction: CompactionPolicy? = CompactionPolicy(), logger: Logger = Logger(label: "helios.raft")
     ) {
         id = configuration.id
+        self.compaction = compaction
         self.configuration = configuration
         self.storage = storage
         self.transport = transport
@@ -142,6 +157,7 @@ public final class RaftDriver: Sendable {
         let snapshot = try storage.snapshot()
         if snapshot.metadata.index > 0 { stateMachine.restore(snapshot) }
         var loop = Loop(core: ReplicationCore(node: try RawNode(configuration: config, storage: storage)))
+        loop.lastSnapshot = config.applied
         let ticker = Task { [tickInterval] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: tickInterval)
@@ -181,6 +197,7 @@ public final class RaftDriver: Sendable {
         var reads: [UInt64: Waiter] = [:]
         var readsWaitingForApply: [(index: UInt64, continuation: CheckedContinuation<UInt64, any Error>)] = []
         var applied: UInt64 = 0
+        var lastSnapshot: UInt64 = 0
 
         struct Waiter {
             var deadline: ContinuousClock.Instant
@@ -274,7 +291,27 @@ public final class RaftDriver: Sendable {
                 waiting.continuation.resume(returning: waiting.index)
                 return true
             }
+            if let snapshot = ready.snapshot { loop.lastSnapshot = max(loop.lastSnapshot, snapshot.metadata.index) }
+            try await compactIfDue(&loop)
         }
+    }
+
+    /// Snapshots the state machine (at exactly the applied index: nothing else applies meanwhile) and
+    /// purges the log below it, once enough entries were applied since the last snapshot.
+    private func compactIfDue(_ loop: inout Loop) async throws {
+        guard let compaction, loop.applied >= loop.lastSnapshot + compaction.everyEntries else { return }
+        let index = loop.applied
+        let term: UInt64
+        do {
+            term = try storage.term(at: index)
+        } catch {
+            return  // the entry was compacted by a received snapshot meanwhile
+        }
+        let metadata = SnapshotMetadata(index: index, term: term, configuration: loop.core.node.status.configuration)
+        let snapshot = Snapshot(metadata: metadata, data: stateMachine.snapshotData(position: metadata))
+        try await storage.compact(snapshot: snapshot, retain: compaction.retainEntries)
+        loop.lastSnapshot = index
+        logger.info("snapshot taken and log compacted", metadata: ["index": "\(index)", "term": "\(term)", "bytes": "\(snapshot.data.count)"])
     }
 
     private func publish(_ loop: Loop) {

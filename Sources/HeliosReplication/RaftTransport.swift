@@ -13,8 +13,8 @@ public protocol RaftStateMachine: Sendable {
     func apply(_ entry: Entry)
     /// Replaces the state with a snapshot's.
     func restore(_ snapshot: Snapshot)
-    /// The state as of the last applied index, for a snapshot.
-    func snapshotData() -> [UInt8]
+    /// The state as of the last applied entry, which is `position.index`, as a snapshot's bytes.
+    func snapshotData(position: SnapshotMetadata) -> [UInt8]
 }
 
 /// A transport inside one process, for tests: drivers register, messages are delivered by direct

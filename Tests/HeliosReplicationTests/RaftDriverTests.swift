@@ -17,7 +17,7 @@ final class RecordingStateMachine: RaftStateMachine {
         let items = String(decoding: snapshot.data, as: UTF8.self).split(separator: ",").map(String.init)
         applied.withLock { $0 = items }
     }
-    func snapshotData() -> [UInt8] { Array(applied.withLock { $0.joined(separator: ",") }.utf8) }
+    func snapshotData(position: SnapshotMetadata) -> [UInt8] { Array(applied.withLock { $0.joined(separator: ",") }.utf8) }
     var values: [String] { applied.withLock { $0 } }
 }
 
@@ -34,9 +34,11 @@ final class DriverCluster: @unchecked Sendable {
         directory = try TemporaryDirectory("driver")
     }
 
+    var compaction: RaftDriver.CompactionPolicy?
+
     func start(_ id: NodeID, bootstrap: Bool) async throws {
         var logConfiguration = LogConfiguration()
-        logConfiguration.segmentSize = 64 << 10
+        logConfiguration.segmentSize = 4096
         logConfiguration.logger = .quiet
         let storage = try SegmentedRaftStorage(
             directory: directory.appending("node\(id)"), logConfiguration: logConfiguration, snapshots: MemorySnapshotStore())
@@ -46,7 +48,8 @@ final class DriverCluster: @unchecked Sendable {
         let machine = RecordingStateMachine()
         let driver = RaftDriver(
             configuration: configuration, storage: storage, transport: network.transport(for: id), stateMachine: machine,
-            tickInterval: .milliseconds(10), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            tickInterval: .milliseconds(10), compaction: compaction,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         drivers[id] = driver
         machines[id] = machine
         network.register(driver)
@@ -143,6 +146,39 @@ struct RaftDriverTests {
             let index = try await cluster.drivers[reader]!.readBarrier()
             #expect(index > 0)
             #expect(cluster.machines[reader]!.values == acknowledged)
+        } catch {
+            await cluster.stopAll()
+            throw error
+        }
+        await cluster.stopAll()
+    }
+
+    @Test("the driver compacts on its own, and a follower that fell behind the compaction gets a snapshot")
+    func automaticCompaction() async throws {
+        let cluster = try DriverCluster()
+        cluster.compaction = RaftDriver.CompactionPolicy(everyEntries: 50, retainEntries: 5)
+        do {
+            for id: NodeID in [1, 2, 3] { try await cluster.start(id, bootstrap: true) }
+            var acknowledged: [String] = []
+            let leader = try await cluster.leader()
+            let lagging = [NodeID(1), 2, 3].first { $0 != leader }!
+            try await cluster.stop(lagging)
+            for i in 0..<400 {
+                _ = try await cluster.propose("v\(i)")
+                acknowledged.append("v\(i)")
+            }
+            // The live nodes purged segments below their snapshots.
+            let purged = cluster.directory.appending("node\(leader)/log")
+            var configuration = LogConfiguration()
+            configuration.logger = .quiet
+            try await cluster.stop(leader)
+            let log = try SegmentedLog.open(directory: purged, configuration: configuration)
+            #expect(log.firstIndex > 1, "the leader's log was compacted")
+            await log.close()
+            try await cluster.start(leader, bootstrap: false)
+            // The stopped node is far behind the compacted logs: it catches up through InstallSnapshot.
+            try await cluster.start(lagging, bootstrap: false)
+            try await cluster.waitUntil(lagging, applied: acknowledged)
         } catch {
             await cluster.stopAll()
             throw error

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import HeliosLog
+import HeliosProto
+import HeliosRaft
+import HeliosState
+import SwiftProtobuf
 
 /// `helios operator log dump`: the records of a log, one per line.
 struct LogDumpCommand: AsyncParsableCommand {
@@ -20,6 +24,7 @@ struct LogDumpCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON Lines (one object per record, full payload in hex).") var json = false
     @Flag(help: "Show every frame and keep going past damaged ones.") var raw = false
     @Flag(help: "Print whole payloads instead of their first 32 bytes.") var fullPayload = false
+    @Flag(help: "Print payloads as hex instead of decoding events.") var hex = false
 
     struct Record: Codable {
         var segment: String
@@ -32,6 +37,22 @@ struct LogDumpCommand: AsyncParsableCommand {
         var crc: String
         var problem: String?
         var payloadHex: String
+        var event: String?
+    }
+
+    /// The decoded payload: an event summary, a configuration change, or nil.
+    static func decode(_ frame: DumpedFrame) -> (summary: String, json: String?)? {
+        guard frame.valid, frame.kind == .entry else { return nil }
+        switch EntryKind(rawValue: frame.entryType) {
+        case .configuration:
+            return ConfigurationChange.decode(frame.payload).map { ("configuration: \($0)", nil) }
+        case .normal:
+            if frame.payload.isEmpty { return ("(leader no-op)", nil) }
+            guard let event = try? Event(serializedBytes: frame.payload) else { return nil }
+            return (event.summary, try? event.jsonString())
+        case nil:
+            return nil
+        }
     }
 
     func validate() throws {
@@ -55,13 +76,15 @@ struct LogDumpCommand: AsyncParsableCommand {
                 let record = Record(
                     segment: frame.segment, offset: frame.offset, kind: frame.kind?.description ?? "invalid",
                     index: frame.index, term: frame.term, type: frame.entryType, size: frame.payloadLength,
-                    crc: frame.valid ? "ok" : "BAD", problem: frame.problem, payloadHex: hexString(frame.payload))
+                    crc: frame.valid ? "ok" : "BAD", problem: frame.problem, payloadHex: hexString(frame.payload),
+                    event: Self.decode(frame)?.json)
                 if json {
                     if let data = try? encoder.encode(record) { lines.append(String(decoding: data, as: UTF8.self)) }
                 } else {
                     let shown = fullPayload ? frame.payload[...] : frame.payload.prefix(32)
                     var payload = hexString(shown)
                     if shown.count < frame.payload.count { payload += "… (+\(frame.payload.count - shown.count) bytes)" }
+                    if !hex, let decoded = Self.decode(frame) { payload = decoded.summary }
                     if let problem = frame.problem { payload = problem }
                     let isEntry = frame.kind == .entry
                     var row = [

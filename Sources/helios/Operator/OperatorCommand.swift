@@ -5,7 +5,7 @@ struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "operator",
         abstract: "Operate a Helios data directory or cluster.",
-        subcommands: [LogCommand.self]
+        subcommands: [LogCommand.self, SnapshotCommand.self, StateCommand.self]
     )
 }
 
