@@ -115,6 +115,11 @@ let package = Package(
             dependencies: [
                 "HeliosLog",
                 "HeliosRaft",
+                "HeliosState",
+                "HeliosProto",
+                "HeliosCompression",
+                "CCRC32C",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -141,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeliosStateTests",
-            dependencies: ["HeliosState", "HeliosProto", "HeliosLog", "HeliosRaft", "HeliosTesting",
+            dependencies: ["HeliosState", "HeliosProto", "HeliosLog", "HeliosRaft", "HeliosTesting", "HeliosCompression",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings

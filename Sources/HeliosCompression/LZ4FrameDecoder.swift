@@ -5,7 +5,8 @@ import CLZ4
 public final class LZ4FrameDecoder {
     private var context: OpaquePointer?
     /// Where liblz4 writes before the bytes are appended to the caller's array.
-    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+    /// At least one 4 MiB block, so liblz4 decodes straight into it instead of through its own buffer.
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: (4 << 20) + (64 << 10), alignment: 16)
     /// Set when the frame (or the last of several concatenated frames) is complete.
     public private(set) var isComplete = false
     /// Decompressed bytes produced so far.

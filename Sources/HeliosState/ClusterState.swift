@@ -21,6 +21,8 @@ public struct ClusterState: Sendable {
     var allocationsByStatus: [Int: Set<String>] = [:]
     var evaluationsByJob: [String: Set<String>] = [:]
     var evaluationsByStatus: [Int: Set<String>] = [:]
+    /// CPU and memory held on each node by allocations that hold resources (see ``holdsResources(_:)``).
+    var nodeUsage: [String: (cpu: UInt64, memory: UInt64)] = [:]
 
     public init() {}
 
@@ -56,24 +58,81 @@ public struct ClusterState: Sendable {
 
     /// Resources of the allocations on `node` that still hold them (desired to run, not terminal).
     public func usedResources(onNode node: String) -> (cpu: UInt64, memory: UInt64) {
-        var cpu: UInt64 = 0
-        var memory: UInt64 = 0
-        for id in allocationsByNode[node] ?? [] {
-            let allocation = allocations[id]!
-            guard allocation.desiredStatus == .run, !allocation.clientStatus.isTerminal else { continue }
-            cpu += UInt64(allocation.resources.cpuMhz)
-            memory += UInt64(allocation.resources.memoryMb)
+        nodeUsage[node] ?? (0, 0)
+    }
+
+    /// Whether an allocation counts against its node's capacity.
+    static func holdsResources(_ allocation: Allocation) -> Bool {
+        allocation.desiredStatus == .run && !allocation.clientStatus.isTerminal
+    }
+
+    private mutating func account(_ allocation: Allocation, _ sign: Int) {
+        guard Self.holdsResources(allocation) else { return }
+        var usage = nodeUsage[allocation.nodeID] ?? (0, 0)
+        let cpu = UInt64(allocation.resources.cpuMhz)
+        let memory = UInt64(allocation.resources.memoryMb)
+        if sign > 0 {
+            usage.cpu += cpu
+            usage.memory += memory
+        } else {
+            usage.cpu -= cpu
+            usage.memory -= memory
         }
-        return (cpu, memory)
+        nodeUsage[allocation.nodeID] = usage.cpu == 0 && usage.memory == 0 ? nil : usage
     }
 
     // MARK: Index maintenance
+
+    /// Builds every secondary index from the primary tables in one pass, each with its exact final
+    /// size (used after loading a snapshot: much cheaper than growing them entry by entry).
+    mutating func rebuildIndexes() {
+        var byJob: [String: [String]] = [:]
+        var byNode: [String: [String]] = [:]
+        var byStatus: [Int: [String]] = [:]
+        var usage: [String: (cpu: UInt64, memory: UInt64)] = [:]
+        byJob.reserveCapacity(jobs.count)
+        byNode.reserveCapacity(nodes.count)
+        for (id, allocation) in allocations {
+            byJob[allocation.jobID, default: []].append(id)
+            byNode[allocation.nodeID, default: []].append(id)
+            byStatus[allocation.clientStatus.rawValue, default: []].append(id)
+            if Self.holdsResources(allocation) {
+                var used = usage[allocation.nodeID] ?? (0, 0)
+                used.cpu += UInt64(allocation.resources.cpuMhz)
+                used.memory += UInt64(allocation.resources.memoryMb)
+                usage[allocation.nodeID] = used
+            }
+        }
+        allocationsByJob = byJob.mapValues { Set($0) }
+        allocationsByNode = byNode.mapValues { Set($0) }
+        allocationsByStatus = byStatus.mapValues { Set($0) }
+        nodeUsage = usage
+        var evaluationJobs: [String: [String]] = [:]
+        var evaluationStatuses: [Int: [String]] = [:]
+        for (id, evaluation) in evaluations {
+            evaluationJobs[evaluation.jobID, default: []].append(id)
+            evaluationStatuses[evaluation.status.rawValue, default: []].append(id)
+        }
+        evaluationsByJob = evaluationJobs.mapValues { Set($0) }
+        evaluationsByStatus = evaluationStatuses.mapValues { Set($0) }
+    }
+
+    /// Reserves room for a state of this size (a snapshot's counts), so loading never rehashes.
+    mutating func reserveCapacity(jobs jobCount: Int, nodes nodeCount: Int, evaluations evaluationCount: Int, allocations allocationCount: Int) {
+        let cap = 50_000_000  // a damaged header must not make us reserve absurd amounts
+        jobs.reserveCapacity(min(jobCount, cap))
+        nodes.reserveCapacity(min(nodeCount, cap))
+        evaluations.reserveCapacity(min(evaluationCount, cap))
+        allocations.reserveCapacity(min(allocationCount, cap))
+    }
 
     mutating func putAllocation(_ allocation: Allocation) {
         if let old = allocations[allocation.id] {
             allocationsByStatus[old.clientStatus.rawValue]?.remove(old.id)
             if old.nodeID != allocation.nodeID { allocationsByNode[old.nodeID]?.remove(old.id) }
+            account(old, -1)
         }
+        account(allocation, 1)
         allocations[allocation.id] = allocation
         allocationsByJob[allocation.jobID, default: []].insert(allocation.id)
         allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
@@ -82,6 +141,7 @@ public struct ClusterState: Sendable {
 
     mutating func removeAllocation(_ id: String) {
         guard let old = allocations.removeValue(forKey: id) else { return }
+        account(old, -1)
         allocationsByJob[old.jobID]?.remove(id)
         if allocationsByJob[old.jobID]?.isEmpty == true { allocationsByJob[old.jobID] = nil }
         allocationsByNode[old.nodeID]?.remove(id)

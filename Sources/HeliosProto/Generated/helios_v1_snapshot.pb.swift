@@ -41,6 +41,15 @@ public nonisolated struct Helios_V1_SnapshotHeader: Sendable {
 
   public var createdAtMs: UInt64 = 0
 
+  /// How many records of each kind follow (readers reserve capacity with them).
+  public var jobCount: UInt64 = 0
+
+  public var nodeCount: UInt64 = 0
+
+  public var evaluationCount: UInt64 = 0
+
+  public var allocationCount: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -151,7 +160,7 @@ fileprivate nonisolated let _protobuf_package = "helios.v1"
 
 nonisolated extension Helios_V1_SnapshotHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SnapshotHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}term\0\u{1}voters\0\u{1}learners\0\u{3}created_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}term\0\u{1}voters\0\u{1}learners\0\u{3}created_at_ms\0\u{3}job_count\0\u{3}node_count\0\u{3}evaluation_count\0\u{3}allocation_count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -164,6 +173,10 @@ nonisolated extension Helios_V1_SnapshotHeader: SwiftProtobuf.Message, SwiftProt
       case 3: try { try decoder.decodeRepeatedUInt64Field(value: &self.voters) }()
       case 4: try { try decoder.decodeRepeatedUInt64Field(value: &self.learners) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.createdAtMs) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.jobCount) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.nodeCount) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.evaluationCount) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.allocationCount) }()
       default: break
       }
     }
@@ -185,6 +198,18 @@ nonisolated extension Helios_V1_SnapshotHeader: SwiftProtobuf.Message, SwiftProt
     if self.createdAtMs != 0 {
       try visitor.visitSingularUInt64Field(value: self.createdAtMs, fieldNumber: 5)
     }
+    if self.jobCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.jobCount, fieldNumber: 6)
+    }
+    if self.nodeCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.nodeCount, fieldNumber: 7)
+    }
+    if self.evaluationCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.evaluationCount, fieldNumber: 8)
+    }
+    if self.allocationCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.allocationCount, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -194,6 +219,10 @@ nonisolated extension Helios_V1_SnapshotHeader: SwiftProtobuf.Message, SwiftProt
     if lhs.voters != rhs.voters {return false}
     if lhs.learners != rhs.learners {return false}
     if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.jobCount != rhs.jobCount {return false}
+    if lhs.nodeCount != rhs.nodeCount {return false}
+    if lhs.evaluationCount != rhs.evaluationCount {return false}
+    if lhs.allocationCount != rhs.allocationCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

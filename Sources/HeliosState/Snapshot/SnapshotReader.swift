@@ -122,7 +122,7 @@ public enum SnapshotReader {
             guard start + length <= pending.count else { return }
             let record: Helios_V1_SnapshotRecord
             do {
-                record = try Helios_V1_SnapshotRecord(serializedBytes: Array(pending[start..<(start + length)]))
+                record = try pending.withUnsafeBytes { try Helios_V1_SnapshotRecord(serializedBytes: UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)])) }
             } catch {
                 throw SnapshotError("snapshot \(name): record \(builder.records + 1) does not decode: \(error)")
             }

@@ -29,6 +29,10 @@ extension ClusterState {
                 $0.voters = position.voters
                 $0.learners = position.learners
                 $0.createdAtMs = createdAtMs
+                $0.jobCount = UInt64(jobs.count)
+                $0.nodeCount = UInt64(nodes.count)
+                $0.evaluationCount = UInt64(evaluations.count)
+                $0.allocationCount = UInt64(allocations.count)
             }
         })
         for id in members.keys.sorted() { try emit(.with { $0.member = members[id]! }) }
@@ -75,12 +79,15 @@ struct ClusterStateBuilder {
             guard position == nil else { throw SnapshotError("second header record") }
             position = SnapshotPosition(index: header.index, term: header.term, voters: header.voters, learners: header.learners)
             state.appliedIndex = header.index
+            state.reserveCapacity(
+                jobs: Int(clamping: header.jobCount), nodes: Int(clamping: header.nodeCount),
+                evaluations: Int(clamping: header.evaluationCount), allocations: Int(clamping: header.allocationCount))
             return
         case .member(let member): state.members[member.id] = member
         case .job(let job): state.jobs[job.id] = job
         case .node(let node): state.nodes[node.id] = node
-        case .evaluation(let evaluation): state.putEvaluation(evaluation)
-        case .allocation(let allocation): state.putAllocation(allocation)
+        case .evaluation(let evaluation): state.evaluations[evaluation.id] = evaluation
+        case .allocation(let allocation): state.allocations[allocation.id] = allocation
         case .trailer(let found):
             trailer = found
             return
@@ -91,7 +98,7 @@ struct ClusterStateBuilder {
         records += 1
     }
 
-    func finish() throws(SnapshotError) -> (SnapshotPosition, ClusterState) {
+    mutating func finish() throws(SnapshotError) -> (SnapshotPosition, ClusterState) {
         guard let position else { throw SnapshotError("no header record") }
         guard let trailer else { throw SnapshotError("no trailer record: the snapshot is incomplete") }
         guard trailer.recordCount == UInt64(records), trailer.jobCount == UInt64(state.jobs.count),
@@ -100,6 +107,7 @@ struct ClusterStateBuilder {
         else {
             throw SnapshotError("trailer counts (\(trailer.recordCount) records) disagree with the records read (\(records))")
         }
+        state.rebuildIndexes()
         return (position, state)
     }
 }

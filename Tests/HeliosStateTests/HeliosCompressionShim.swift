@@ -1,0 +1,6 @@
+import HeliosCompression
+
+/// Decompression for tests that inspect a snapshot's LZ4 content.
+enum HeliosCompressionShim {
+    static func decompress(_ bytes: [UInt8]) throws -> [UInt8] { try LZ4Frame.decompress(bytes) }
+}
