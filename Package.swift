@@ -26,6 +26,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         // traits: [] keeps SwiftPM from emitting trait flags in random order (spurious rebuilds).
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // MARK: C shims
@@ -50,12 +55,29 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        /// Generated gRPC service code for Formats/proto (tools/generate-protos; committed).
+        .target(
+            name: "HeliosAPI",
+            dependencies: [
+                "HeliosProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         /// Events -> projections; deterministic apply; snapshots of the projection.
         .target(
             name: "HeliosState",
             dependencies: ["HeliosProto", "HeliosCompression", "HeliosLog", "HeliosRaft", "CCRC32C",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
+            swiftSettings: heliosSwiftSettings
+        ),
+        /// Pure placement logic over the state (runs on the leader).
+        .target(
+            name: "HeliosScheduler",
+            dependencies: ["HeliosState", "HeliosProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: heliosSwiftSettings
         ),
         /// Drives Raft nodes: the shared Ready-handling logic, the async driver over the segmented log,
@@ -69,6 +91,21 @@ let package = Package(
         .target(
             name: "HeliosSimulation",
             dependencies: ["HeliosRaft", "HeliosReplication"],
+            swiftSettings: heliosSwiftSettings
+        ),
+        /// A Helios server: Raft over gRPC, the projection as state machine, the scheduler, the APIs.
+        .target(
+            name: "HeliosServer",
+            dependencies: [
+                "HeliosAPI", "HeliosState", "HeliosScheduler", "HeliosReplication", "HeliosRaft", "HeliosLog", "HeliosProto",
+                "CCRC32C",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: heliosSwiftSettings
         ),
         /// The segmented append-only log: Raft log and event store in one file format.
@@ -149,6 +186,12 @@ let package = Package(
             dependencies: ["HeliosState", "HeliosProto", "HeliosLog", "HeliosRaft", "HeliosTesting", "HeliosCompression",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosSchedulerTests",
+            dependencies: ["HeliosScheduler", "HeliosState", "HeliosProto", "HeliosTesting",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(

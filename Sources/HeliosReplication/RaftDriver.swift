@@ -69,6 +69,7 @@ public final class RaftDriver: Sendable {
         case read(ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
         case transfer(NodeID)
         case campaign
+        case compact(CheckedContinuation<UInt64, any Error>)
     }
 
     public init(
@@ -117,6 +118,14 @@ public final class RaftDriver: Sendable {
     /// Starts an election now.
     public func campaign() { enqueue(.campaign) }
 
+    /// Takes a snapshot at the applied index now and purges the log below it; returns the index.
+    public func compactNow() async throws -> UInt64 {
+        try await withCheckedThrowingContinuation { enqueue(.compact($0)) }
+    }
+
+    /// The current membership (node ids), after the last loop iteration.
+    public var membership: ConfigurationState? { published.withLock { $0?.configuration } }
+
     /// The node's state after its last loop iteration.
     public var status: RaftStatus? { published.withLock { $0 } }
 
@@ -141,7 +150,8 @@ public final class RaftDriver: Sendable {
 
     private func fail(_ input: Input, _ error: ProposalError) {
         switch input {
-        case .propose(_, _, let continuation), .configurationChange(_, _, let continuation), .read(_, let continuation):
+        case .propose(_, _, let continuation), .configurationChange(_, _, let continuation), .read(_, let continuation),
+            .compact(let continuation):
             continuation.resume(throwing: error)
         default:
             break
@@ -174,6 +184,16 @@ public final class RaftDriver: Sendable {
             }
             for input in batch { handle(input, &loop) }
             try await processReadies(&loop)
+            if !loop.pendingCompactions.isEmpty {
+                let waiting = loop.pendingCompactions
+                loop.pendingCompactions = []
+                do {
+                    try await compact(&loop)
+                    for continuation in waiting { continuation.resume(returning: loop.lastSnapshot) }
+                } catch {
+                    for continuation in waiting { continuation.resume(throwing: error) }
+                }
+            }
             publish(loop)
         }
         // Shut down: fail what is still waiting, save the final hard state.
@@ -198,6 +218,7 @@ public final class RaftDriver: Sendable {
         var readsWaitingForApply: [(index: UInt64, continuation: CheckedContinuation<UInt64, any Error>)] = []
         var applied: UInt64 = 0
         var lastSnapshot: UInt64 = 0
+        var pendingCompactions: [CheckedContinuation<UInt64, any Error>] = []
 
         struct Waiter {
             var deadline: ContinuousClock.Instant
@@ -216,6 +237,8 @@ public final class RaftDriver: Sendable {
             loop.core.withNode { $0.campaign() }
         case .transfer(let target):
             loop.core.withNode { $0.transferLeadership(to: target) }
+        case .compact(let continuation):
+            loop.pendingCompactions.append(continuation)
         case .propose(let data, let deadline, let continuation):
             loop.nextRequest += 1
             do {
@@ -300,6 +323,11 @@ public final class RaftDriver: Sendable {
     /// purges the log below it, once enough entries were applied since the last snapshot.
     private func compactIfDue(_ loop: inout Loop) async throws {
         guard let compaction, loop.applied >= loop.lastSnapshot + compaction.everyEntries else { return }
+        try await compact(&loop)
+    }
+
+    private func compact(_ loop: inout Loop) async throws {
+        guard loop.applied > loop.lastSnapshot else { return }
         let index = loop.applied
         let term: UInt64
         do {
@@ -309,7 +337,7 @@ public final class RaftDriver: Sendable {
         }
         let metadata = SnapshotMetadata(index: index, term: term, configuration: loop.core.node.status.configuration)
         let snapshot = Snapshot(metadata: metadata, data: stateMachine.snapshotData(position: metadata))
-        try await storage.compact(snapshot: snapshot, retain: compaction.retainEntries)
+        try await storage.compact(snapshot: snapshot, retain: compaction?.retainEntries ?? 0)
         loop.lastSnapshot = index
         logger.info("snapshot taken and log compacted", metadata: ["index": "\(index)", "term": "\(term)", "bytes": "\(snapshot.data.count)"])
     }

@@ -89,6 +89,32 @@ extension ClusterState {
         return .success(applied)
     }
 
+    /// Records a restart request: the agent restarts the tasks when it sees the new generation.
+    mutating func requestRestart(_ request: Helios_V1_AllocationRestartRequested, time: UInt64, index: UInt64) -> Result<AppliedEvent, EventRejection> {
+        guard var allocation = allocations[request.allocationID] else {
+            return .failure(EventRejection("allocation \(request.allocationID)", "no such allocation"))
+        }
+        guard allocation.desiredStatus == .run, !allocation.clientStatus.isTerminal else {
+            return .failure(EventRejection(
+                "allocation \(request.allocationID)", "is \(Self.name(allocation.clientStatus)) and not meant to run; only live allocations restart"))
+        }
+        if !request.task.isEmpty {
+            let version = jobs[allocation.jobID]?.versions.first { $0.version == allocation.jobVersion }
+            let group = version?.spec.groups.first { $0.name == allocation.taskGroup }
+            let tasks: [String] = group?.tasks.map(\.name) ?? []
+            guard tasks.contains(request.task) else {
+                return .failure(EventRejection(
+                    "allocation \(request.allocationID)", "has no task '\(request.task)' (tasks: \(tasks.joined(separator: ", ")))"))
+            }
+        }
+        allocation.restartGeneration &+= 1
+        allocation.restartTask = request.task
+        allocation.modifiedAtMs = time
+        allocation.modifyIndex = index
+        putAllocation(allocation)
+        return .success(AppliedEvent())
+    }
+
     /// Whether an allocation's client status may go from `from` to `to`.
     public static func transitionAllowed(from: AllocationClientStatus, to: AllocationClientStatus) -> Bool {
         if from == to { return true }

@@ -30,6 +30,7 @@ extension ClusterState {
         case .allocationsPlanned(let plan): return applyPlan(plan, time: time, index: index)
         case .allocationDesiredChanged(let change): return changeDesired(change, time: time, index: index)
         case .allocationClientUpdated(let update): return updateClients(update, time: time, index: index)
+        case .allocationRestartRequested(let request): return requestRestart(request, time: time, index: index)
         case .clusterConfigurationChanged(let change):
             members = [:]
             for member in change.members { members[member.id] = member }

@@ -26,6 +26,11 @@ public struct ClusterState: Sendable {
 
     public init() {}
 
+    /// Records that entry `index` carried no event (a leader's no-op or a membership change).
+    public mutating func advance(to index: UInt64) {
+        if index > appliedIndex { appliedIndex = index }
+    }
+
     // MARK: Queries (results sorted by id so callers see a stable order)
 
     public func job(_ id: String) -> JobRecord? { jobs[id] }

@@ -24,6 +24,8 @@ extension Helios_V1_Event {
         case .allocationDesiredChanged(let e): return "AllocationDesiredChanged \(e.changes.map(\.allocationID).joined(separator: ", "))"
         case .allocationClientUpdated(let e):
             return "AllocationClientUpdated " + e.updates.map { "\($0.allocationID)=\(ClusterState.name($0.clientStatus))" }.joined(separator: ", ")
+        case .allocationRestartRequested(let e):
+            return "AllocationRestartRequested \(e.allocationID)" + (e.task.isEmpty ? "" : " task \(e.task)")
         case .clusterConfigurationChanged(let e): return "ClusterConfigurationChanged \(e.members.map { "\($0.id)@\($0.address)" }.joined(separator: ", "))"
         case nil: return "Event (unknown kind)"
         }

@@ -117,6 +117,14 @@ public nonisolated struct Helios_V1_Event: Sendable {
     set {kind = .allocationClientUpdated(newValue)}
   }
 
+  public var allocationRestartRequested: Helios_V1_AllocationRestartRequested {
+    get {
+      if case .allocationRestartRequested(let v)? = kind {return v}
+      return Helios_V1_AllocationRestartRequested()
+    }
+    set {kind = .allocationRestartRequested(newValue)}
+  }
+
   public var clusterConfigurationChanged: Helios_V1_ClusterConfigurationChanged {
     get {
       if case .clusterConfigurationChanged(let v)? = kind {return v}
@@ -138,6 +146,7 @@ public nonisolated struct Helios_V1_Event: Sendable {
     case allocationsPlanned(Helios_V1_AllocationsPlanned)
     case allocationDesiredChanged(Helios_V1_AllocationDesiredChanged)
     case allocationClientUpdated(Helios_V1_AllocationClientUpdated)
+    case allocationRestartRequested(Helios_V1_AllocationRestartRequested)
     case clusterConfigurationChanged(Helios_V1_ClusterConfigurationChanged)
 
   }
@@ -403,6 +412,21 @@ public nonisolated struct Helios_V1_AllocationClientUpdated: Sendable {
   public init() {}
 }
 
+/// An operator asked the agent to restart an allocation's tasks in place (all tasks, or one).
+public nonisolated struct Helios_V1_AllocationRestartRequested: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var allocationID: String = String()
+
+  public var task: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Helios_V1_ClusterConfigurationChanged: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -421,7 +445,7 @@ fileprivate nonisolated let _protobuf_package = "helios.v1"
 
 nonisolated extension Helios_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_ms\0\u{3}request_id\0\u{4}\u{8}job_registered\0\u{3}job_stopped\0\u{3}job_purged\0\u{4}\u{8}node_registered\0\u{3}node_status_changed\0\u{4}\u{9}evaluation_created\0\u{3}evaluation_completed\0\u{4}\u{9}allocations_planned\0\u{3}allocation_desired_changed\0\u{3}allocation_client_updated\0\u{4}\u{8}cluster_configuration_changed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_ms\0\u{3}request_id\0\u{4}\u{8}job_registered\0\u{3}job_stopped\0\u{3}job_purged\0\u{4}\u{8}node_registered\0\u{3}node_status_changed\0\u{4}\u{9}evaluation_created\0\u{3}evaluation_completed\0\u{4}\u{9}allocations_planned\0\u{3}allocation_desired_changed\0\u{3}allocation_client_updated\0\u{3}allocation_restart_requested\0\u{4}\u{7}cluster_configuration_changed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -561,6 +585,19 @@ nonisolated extension Helios_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
           self.kind = .allocationClientUpdated(v)
         }
       }()
+      case 43: try {
+        var v: Helios_V1_AllocationRestartRequested?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .allocationRestartRequested(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .allocationRestartRequested(v)
+        }
+      }()
       case 50: try {
         var v: Helios_V1_ClusterConfigurationChanged?
         var hadOneofValue = false
@@ -630,6 +667,10 @@ nonisolated extension Helios_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
     case .allocationClientUpdated?: try {
       guard case .allocationClientUpdated(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
+    }()
+    case .allocationRestartRequested?: try {
+      guard case .allocationRestartRequested(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
     }()
     case .clusterConfigurationChanged?: try {
       guard case .clusterConfigurationChanged(let v)? = self.kind else { preconditionFailure() }
@@ -1170,6 +1211,41 @@ nonisolated extension Helios_V1_AllocationClientUpdated: SwiftProtobuf.Message, 
   public static func ==(lhs: Helios_V1_AllocationClientUpdated, rhs: Helios_V1_AllocationClientUpdated) -> Bool {
     if lhs.updates != rhs.updates {return false}
     if lhs.evaluations != rhs.evaluations {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Helios_V1_AllocationRestartRequested: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AllocationRestartRequested"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}allocation_id\0\u{1}task\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.allocationID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.task) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.allocationID.isEmpty {
+      try visitor.visitSingularStringField(value: self.allocationID, fieldNumber: 1)
+    }
+    if !self.task.isEmpty {
+      try visitor.visitSingularStringField(value: self.task, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Helios_V1_AllocationRestartRequested, rhs: Helios_V1_AllocationRestartRequested) -> Bool {
+    if lhs.allocationID != rhs.allocationID {return false}
+    if lhs.task != rhs.task {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1034,6 +1034,18 @@ public nonisolated struct Helios_V1_Allocation: @unchecked Sendable {
     set {_uniqueStorage()._modifyIndex = newValue}
   }
 
+  /// Bumped by each restart request; the agent restarts the tasks when it sees a new value.
+  public var restartGeneration: UInt32 {
+    get {_storage._restartGeneration}
+    set {_uniqueStorage()._restartGeneration = newValue}
+  }
+
+  /// The task the latest restart request named (empty: all tasks).
+  public var restartTask: String {
+    get {_storage._restartTask}
+    set {_uniqueStorage()._restartTask = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2122,7 +2134,7 @@ nonisolated extension Helios_V1_RescheduleEvent: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Helios_V1_Allocation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Allocation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}job_id\0\u{3}job_version\0\u{3}task_group\0\u{3}node_id\0\u{1}name\0\u{3}desired_status\0\u{3}desired_description\0\u{3}client_status\0\u{3}client_description\0\u{3}task_states\0\u{1}resources\0\u{3}evaluation_id\0\u{3}previous_allocation\0\u{3}reschedule_events\0\u{3}created_at_ms\0\u{3}modified_at_ms\0\u{3}create_index\0\u{3}modify_index\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}job_id\0\u{3}job_version\0\u{3}task_group\0\u{3}node_id\0\u{1}name\0\u{3}desired_status\0\u{3}desired_description\0\u{3}client_status\0\u{3}client_description\0\u{3}task_states\0\u{1}resources\0\u{3}evaluation_id\0\u{3}previous_allocation\0\u{3}reschedule_events\0\u{3}created_at_ms\0\u{3}modified_at_ms\0\u{3}create_index\0\u{3}modify_index\0\u{3}restart_generation\0\u{3}restart_task\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -2144,6 +2156,8 @@ nonisolated extension Helios_V1_Allocation: SwiftProtobuf.Message, SwiftProtobuf
     var _modifiedAtMs: UInt64 = 0
     var _createIndex: UInt64 = 0
     var _modifyIndex: UInt64 = 0
+    var _restartGeneration: UInt32 = 0
+    var _restartTask: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2173,6 +2187,8 @@ nonisolated extension Helios_V1_Allocation: SwiftProtobuf.Message, SwiftProtobuf
       _modifiedAtMs = source._modifiedAtMs
       _createIndex = source._createIndex
       _modifyIndex = source._modifyIndex
+      _restartGeneration = source._restartGeneration
+      _restartTask = source._restartTask
     }
   }
 
@@ -2210,6 +2226,8 @@ nonisolated extension Helios_V1_Allocation: SwiftProtobuf.Message, SwiftProtobuf
         case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._modifiedAtMs) }()
         case 18: try { try decoder.decodeSingularUInt64Field(value: &_storage._createIndex) }()
         case 19: try { try decoder.decodeSingularUInt64Field(value: &_storage._modifyIndex) }()
+        case 20: try { try decoder.decodeSingularUInt32Field(value: &_storage._restartGeneration) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._restartTask) }()
         default: break
         }
       }
@@ -2279,6 +2297,12 @@ nonisolated extension Helios_V1_Allocation: SwiftProtobuf.Message, SwiftProtobuf
       if _storage._modifyIndex != 0 {
         try visitor.visitSingularUInt64Field(value: _storage._modifyIndex, fieldNumber: 19)
       }
+      if _storage._restartGeneration != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._restartGeneration, fieldNumber: 20)
+      }
+      if !_storage._restartTask.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._restartTask, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2307,6 +2331,8 @@ nonisolated extension Helios_V1_Allocation: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._modifiedAtMs != rhs_storage._modifiedAtMs {return false}
         if _storage._createIndex != rhs_storage._createIndex {return false}
         if _storage._modifyIndex != rhs_storage._modifyIndex {return false}
+        if _storage._restartGeneration != rhs_storage._restartGeneration {return false}
+        if _storage._restartTask != rhs_storage._restartTask {return false}
         return true
       }
       if !storagesAreEqual {return false}

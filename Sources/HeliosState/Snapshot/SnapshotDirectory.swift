@@ -7,7 +7,7 @@ public struct SnapshotDirectory: Sendable {
     public let path: String
     public let retain: Int
     let fileSystem: any FileSystem
-    let logger: Logger
+    public let logger: Logger
 
     public init(path: String, retain: Int = 2, fileSystem: any FileSystem = PosixFileSystem(), logger: Logger = Logger(label: "helios.snapshots")) {
         self.path = path
@@ -60,6 +60,19 @@ public struct SnapshotDirectory: Sendable {
         try fileSystem.synchronizeDirectory(path)
         try prune()
         return loaded
+    }
+
+    /// Stores snapshot bytes that were already checked (header and frame), atomically.
+    public func write(bytes: [UInt8], index: UInt64, term: UInt64) throws {
+        try fileSystem.createDirectory(path)
+        let name = Self.fileName(index: index, term: term)
+        let file = try fileSystem.openFile(path + "/" + name + ".tmp", create: true, readOnly: false)
+        try file.truncate(to: 0)
+        try file.write(bytes, at: 0)
+        try file.synchronize()
+        try fileSystem.rename(path + "/" + name + ".tmp", to: path + "/" + name)
+        try fileSystem.synchronizeDirectory(path)
+        try prune()
     }
 
     /// The newest snapshot that reads back completely (at or below `index` if given). A damaged newer

@@ -33,6 +33,36 @@ public enum SnapshotReader {
         }
     }
 
+    /// Checks a snapshot held in memory without decoding the state: header, frame checksum, and the
+    /// first (header) record for the Raft position. Full checks happen when it is read.
+    public static func peek(bytes: [UInt8], name: String = "snapshot") throws -> (header: SnapshotFileHeader, position: SnapshotPosition) {
+        let header = try SnapshotFileHeader.decode(Array(bytes.prefix(SnapshotFileHeader.size))).mapError {
+            SnapshotError("snapshot \(name): \($0.message)")
+        }.get()
+        let end = SnapshotFileHeader.size + Int(header.compressedSize)
+        guard bytes.count == end else {
+            throw SnapshotError("snapshot \(name): \(bytes.count) bytes, the header says \(end)")
+        }
+        let checksum = bytes.withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress! + SnapshotFileHeader.size, Int(header.compressedSize)) }
+        guard checksum == header.frameChecksum else {
+            throw SnapshotError("snapshot \(name): frame checksum mismatch (stored \(header.frameChecksum), computed \(checksum))")
+        }
+        let decoder = try LZ4FrameDecoder()
+        var content: [UInt8] = []
+        var offset = SnapshotFileHeader.size
+        while offset < end {
+            let chunk = Array(bytes[offset..<min(offset + (64 << 10), end)])
+            offset += chunk.count
+            try decoder.update(chunk, into: &content)
+            if case .value(let length, let prefix) = content.withUnsafeBytes({ Varint.read($0, at: 0) }), content.count >= prefix + Int(length) {
+                let record = try Helios_V1_SnapshotRecord(serializedBytes: Array(content[prefix..<(prefix + Int(length))]))
+                guard case .header(let first) = record.record else { throw SnapshotError("snapshot \(name): first record is not a header") }
+                return (header, SnapshotPosition(index: first.index, term: first.term, voters: first.voters, learners: first.learners))
+            }
+        }
+        throw SnapshotError("snapshot \(name): no header record")
+    }
+
     /// Reads only the header.
     public static func header(path: String, fileSystem: any FileSystem = PosixFileSystem()) throws -> SnapshotFileHeader {
         let file = try fileSystem.openFile(path, create: false, readOnly: true)
@@ -122,7 +152,7 @@ public enum SnapshotReader {
             guard start + length <= pending.count else { return }
             let record: Helios_V1_SnapshotRecord
             do {
-                record = try pending.withUnsafeBytes { try Helios_V1_SnapshotRecord(serializedBytes: UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)])) }
+                record = try Helios_V1_SnapshotRecord(serializedBytes: Array(pending[start..<(start + length)]))
             } catch {
                 throw SnapshotError("snapshot \(name): record \(builder.records + 1) does not decode: \(error)")
             }

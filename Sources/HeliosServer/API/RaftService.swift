@@ -1,0 +1,53 @@
+import GRPCCore
+import HeliosAPI
+import HeliosProto
+import HeliosRaft
+import HeliosReplication
+import HeliosState
+import Logging
+import SwiftProtobuf
+import Synchronization
+
+/// `helios.v1.Raft`: messages from the other servers, stepped into this node's Raft loop.
+struct RaftService: Helios_V1_Raft.SimpleServiceProtocol {
+    let node: HeliosServerNode
+
+    func send(request: Helios_V1_RaftBatch, context: ServerContext) async throws -> Helios_V1_RaftAck {
+        for wire in request.messages {
+            guard let message = RaftMessageCoding.decode(wire) else {
+                throw RPCError(code: .invalidArgument, message: "messages: type \(wire.type) from server \(wire.from) is not a Raft message type")
+            }
+            guard message.to == node.configuration.nodeID else {
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "message for server \(message.to) reached server \(node.configuration.nodeID); check the --peer addresses")
+            }
+            node.driver.receive(message)
+        }
+        return Helios_V1_RaftAck()
+    }
+}
+
+/// `helios.v1.Cluster`: a follower hands the leader a write it received.
+struct ClusterService: Helios_V1_Cluster.SimpleServiceProtocol {
+    let node: HeliosServerNode
+
+    func propose(request: Helios_V1_ProposeRequest, context: ServerContext) async throws -> Helios_V1_ProposeResponse {
+        let event: Event
+        do {
+            event = try Event(serializedBytes: Array(request.event))
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "event: not a helios.v1.Event (\(error))")
+        }
+        guard node.driver.status?.role == .leader else {
+            throw RPCError(code: .unavailable, message: "server \(node.configuration.nodeID) is no longer the leader; retry")
+        }
+        let outcome = try await node.propose(event)
+        return .with {
+            $0.index = outcome.index
+            $0.refused = outcome.refused ?? ""
+            $0.rejectedItems = outcome.rejectedItems
+            $0.jobVersion = outcome.jobVersion ?? 0
+        }
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import HeliosAPI
+import HeliosLog
+import HeliosProto
+import HeliosRaft
+import HeliosReplication
+import HeliosState
+import Logging
+import SwiftProtobuf
+import Synchronization
+
+/// A configuration or start-up problem a person can act on.
+public struct ServerError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// One `helios server`: a Raft node (driver over the segmented log) whose state machine is the
+/// cluster projection, serving the public, agent, Raft and health gRPC services on one port.
+public final class HeliosServerNode: Sendable {
+    public let configuration: ServerConfiguration
+    let logger: Logger
+    let stateMachine: ProjectionStateMachine
+    let storage: SegmentedRaftStorage
+    let driver: RaftDriver
+    let raftTransport: GRPCRaftTransport
+    let peers: PeerClients
+    let grpcTransport: HTTP2ServerTransport.Posix
+    /// Set at the end of `init` (the services refer to the node); cleared when ``run()`` ends so the
+    /// node and its services do not keep each other alive.
+    private let serverHolder = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
+    let leaderState = Mutex(LeaderState())
+    let stopping = Mutex(false)
+    /// The peer addresses the connections currently point at.
+    let knownPeers: Mutex<[NodeID: String]>
+    let snapshotStore: FileRaftSnapshotStore
+    /// Wakes the leader loop (new evaluations, capacity changes, the ticker).
+    let wakeups = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    /// The Helios version servers report.
+    public static let version = "0.1.0"
+    /// Seconds between agent heartbeats, and how long a node may stay silent before it is down.
+    public let heartbeatInterval: Duration
+    public let heartbeatTTL: Duration
+
+    /// Opens the data directory (locking it), bootstraps if asked, and prepares the services.
+    /// Nothing runs until ``run()``.
+    public init(
+        configuration: ServerConfiguration, logger: Logger = Logger(label: "helios.server"),
+        tickInterval: Duration = .milliseconds(100), heartbeatInterval: Duration = .seconds(3), heartbeatTTL: Duration = .seconds(10)
+    ) async throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.heartbeatInterval = heartbeatInterval
+        self.heartbeatTTL = heartbeatTTL
+        guard configuration.nodeID != 0 else { throw ServerError("--node-id must be a positive number") }
+        guard let own = configuration.peers[configuration.nodeID] else {
+            throw ServerError(
+                "the peer list does not include this server (node \(configuration.nodeID)); list every server, this one "
+                    + "included, e.g. --peer \(configuration.nodeID)=\(configuration.rpcAddress)")
+        }
+        guard let listen = PeerAddress(configuration.rpcAddress) else {
+            throw ServerError("--rpc-addr '\(configuration.rpcAddress)' is not host:port")
+        }
+        var addresses: [NodeID: PeerAddress] = [:]
+        for (id, text) in configuration.peers {
+            guard let address = PeerAddress(text) else { throw ServerError("--peer \(id)=\(text): '\(text)' is not host:port") }
+            addresses[id] = address
+        }
+        if own != configuration.rpcAddress && PeerAddress(own)?.port != listen.port {
+            throw ServerError("--rpc-addr \(configuration.rpcAddress) differs from this server's --peer \(configuration.nodeID)=\(own)")
+        }
+        let duplicates = Dictionary(grouping: addresses, by: { $0.value }).filter { $0.value.count > 1 }
+        if let duplicate = duplicates.first {
+            throw ServerError("servers \(duplicate.value.map(\.key).sorted()) share the address \(duplicate.key); every server needs its own")
+        }
+
+        let data = configuration.dataDirectory
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        var logConfiguration = LogConfiguration()
+        logConfiguration.logger = logger
+        let snapshots = FileRaftSnapshotStore(directory: SnapshotDirectory(path: data + "/snapshots", logger: logger))
+        snapshotStore = snapshots
+        knownPeers = Mutex(configuration.peers.filter { $0.key != configuration.nodeID })
+        do {
+            storage = try SegmentedRaftStorage(directory: data, logConfiguration: logConfiguration, snapshots: snapshots)
+        } catch let error as LogError where error.code == .locked {
+            throw ServerError("data directory \(data) is in use: \(error.message)")
+        }
+        if configuration.bootstrap {
+            let voters = Set(configuration.peers.keys)
+            do {
+                try await storage.bootstrap(ConfigurationState(voters: voters))
+                logger.info("bootstrapped a new cluster", metadata: ["voters": "\(voters.sorted())"])
+            } catch let error as LogError {
+                await storage.close()
+                throw ServerError("--bootstrap refused: \(error.message)")
+            }
+        }
+        stateMachine = ProjectionStateMachine(logger: logger)
+        var raftConfiguration = RaftConfiguration(id: configuration.nodeID, randomSeed: UInt64.random(in: 1...UInt64.max))
+        raftConfiguration.electionTicks = 10
+        raftConfiguration.heartbeatTicks = 1
+        raftTransport = try GRPCRaftTransport(
+            peers: addresses.filter { $0.key != configuration.nodeID }, logger: logger)
+        driver = RaftDriver(
+            configuration: raftConfiguration, storage: storage, transport: raftTransport, stateMachine: stateMachine,
+            tickInterval: tickInterval, logger: logger)
+        peers = try PeerClients(addresses: addresses.filter { $0.key != configuration.nodeID })
+
+        var transportConfiguration = HTTP2ServerTransport.Posix.Config.defaults
+        transportConfiguration.http2.maxConcurrentStreams = 1024
+        transportConfiguration.rpc.maxRequestPayloadSize = 64 << 20
+        grpcTransport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: listen.host, port: listen.port), transportSecurity: .plaintext, config: transportConfiguration)
+        let server = GRPCServer(transport: grpcTransport, services: makeServices())
+        serverHolder.withLock { $0 = server }
+    }
+
+    private func makeServices() -> [any RegistrableRPCService] {
+        [
+            RaftService(node: self), ClusterService(node: self), JobsService(node: self), AllocationsService(node: self),
+            NodesService(node: self), EventsService(node: self), OperatorService(node: self), AgentsService(node: self),
+            HealthService(node: self),
+        ]
+    }
+
+    /// The address the server listens on (resolves port 0).
+    public var listeningAddress: PeerAddress {
+        get async throws {
+            let address = try await grpcTransport.listeningAddress
+            guard let ipv4 = address.ipv4 else { throw ServerError("not listening on IPv4: \(address)") }
+            return PeerAddress(host: ipv4.host, port: ipv4.port)
+        }
+    }
+
+    /// Serves until ``shutdown()``: the gRPC server, the Raft loop and the leader's duties.
+    public func run() async throws {
+        guard let server = serverHolder.withLock({ $0 }) else { throw ServerError("server node \(configuration.nodeID) already ran; create a new one") }
+        defer { serverHolder.withLock { $0 = nil } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            group.addTask { try await self.driver.run() }
+            group.addTask { await self.runLeaderDuties() }
+            group.addTask { await self.watchForBlockedEvaluations() }
+            defer { group.cancelAll() }
+            try await group.next()
+            // One task ended (shutdown or failure): stop the rest.
+            self.shutdown()
+            while let _ = try await group.next() {}
+        }
+    }
+
+    /// Stops serving: the gRPC server drains, the Raft loop ends and saves its hard state.
+    public func shutdown() {
+        let first = stopping.withLock { stopping -> Bool in
+            defer { stopping = true }
+            return !stopping
+        }
+        guard first else { return }
+        serverHolder.withLock { $0 }?.beginGracefulShutdown()
+        driver.shutdown()
+        raftTransport.shutdown()
+        peers.shutdown()
+        stateMachine.changes.finish()
+        wakeups.continuation.finish()
+    }
+
+    var isStopping: Bool { stopping.withLock { $0 } }
+
+    // MARK: Reading and writing
+
+    /// The state after a linearizable read barrier (unless `stale`).
+    func read<R>(stale: Bool, _ body: (ClusterState) throws -> R) async throws -> R {
+        if !stale {
+            do {
+                _ = try await driver.readBarrier(timeout: .seconds(5))
+            } catch let error as ProposalError {
+                throw RPCError(code: .unavailable, message: "cannot confirm the state is current (\(error)); retry, or pass stale reads")
+            }
+        }
+        return try stateMachine.read(body)
+    }
+
+    /// The outcome of a proposal as the API reports it.
+    struct Outcome {
+        var index: UInt64
+        var refused: String?
+        var rejectedItems: [String]
+        var jobVersion: UInt64?
+        var placed: [String] = []
+    }
+
+    /// Commits `event` (through the leader, wherever it is) and returns what applying it did.
+    func propose(_ event: Event) async throws -> Outcome {
+        let bytes: [UInt8] = try event.serializedBytes()
+        for _ in 0..<3 {
+            let status = driver.status
+            if status?.role == .leader {
+                do {
+                    let index = try await driver.propose(bytes, timeout: .seconds(10))
+                    let change = stateMachine.outcome(at: index)
+                    return Outcome(
+                        index: index, refused: change?.refused?.description, rejectedItems: change?.applied?.rejected.map(\.description) ?? [],
+                        jobVersion: change?.applied?.jobVersion, placed: change?.applied?.placed ?? [])
+                } catch ProposalError.notLeader(let leader) where leader != 0 {
+                    return try await forward(bytes, to: leader)
+                } catch let error as ProposalError {
+                    throw RPCError(code: .unavailable, message: "the write did not commit: \(error)")
+                }
+            }
+            guard let leader = status?.leader, leader != 0 else {
+                try await Task.sleep(for: .milliseconds(300))
+                continue
+            }
+            return try await forward(bytes, to: leader)
+        }
+        throw RPCError(code: .unavailable, message: "no leader is elected yet; retry in a few seconds")
+    }
+
+    private func forward(_ bytes: [UInt8], to leader: NodeID) async throws -> Outcome {
+        guard let client = peers.client(for: leader) else {
+            throw RPCError(code: .unavailable, message: "leader \(leader) is not in this server's peer list")
+        }
+        let response = try await Helios_V1_Cluster.Client(wrapping: client).propose(.with { $0.event = Data(bytes) })
+        return Outcome(
+            index: response.index, refused: response.refused.isEmpty ? nil : response.refused,
+            rejectedItems: response.rejectedItems, jobVersion: response.jobVersion == 0 ? nil : response.jobVersion)
+    }
+
+    /// The address of the current leader, if known.
+    var leaderAddress: String? {
+        guard let leader = driver.status?.leader, leader != 0 else { return nil }
+        return configuration.peers[leader]
+    }
+
+    // MARK: Ids and time (decided here, carried in events)
+
+    static func newID() -> String {
+        var random = SystemRandomNumberGenerator()
+        let a = random.next() as UInt64
+        let b = random.next() as UInt64
+        func hex(_ value: UInt64, _ digits: Int) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, digits - text.count)) + text
+        }
+        let high = hex(a, 16)
+        let low = hex(b, 16)
+        return "\(high.prefix(8))-\(high.dropFirst(8).prefix(4))-\(high.suffix(4))-\(low.prefix(4))-\(low.suffix(12))"
+    }
+
+    static func nowMilliseconds() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+}

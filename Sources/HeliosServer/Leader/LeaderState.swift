@@ -1,0 +1,26 @@
+/// What the leader keeps in memory (never replicated; rebuilt by each new leader): when it took
+/// over, when each agent last heartbeated, and which evaluations it is working on.
+struct LeaderState: Sendable {
+    /// The term this server leads in (0: not leading).
+    var term: UInt64 = 0
+    /// When leadership began (liveness grace counts from here).
+    var since: ContinuousClock.Instant = .now
+    /// Whether the state applied includes every entry of earlier terms (a read barrier passed).
+    var caughtUp = false
+    /// Last heartbeat per agent node id.
+    var lastHeartbeat: [String: ContinuousClock.Instant] = [:]
+    /// Nodes a status change is in flight for (so a slow commit is not proposed twice).
+    var nodesInFlight: Set<String> = []
+    /// Evaluations being processed.
+    var evaluationsInFlight: Set<String> = []
+    /// Set when capacity may have appeared (a node became usable, allocations stopped): blocked
+    /// evaluations get another chance.
+    var capacityChanged = false
+
+    /// Resets for a new term.
+    mutating func begin(term: UInt64, at now: ContinuousClock.Instant) {
+        self = LeaderState()
+        self.term = term
+        self.since = now
+    }
+}

@@ -1,0 +1,29 @@
+import GRPCCore
+import HeliosProto
+import HeliosRaft
+import HeliosReplication
+import HeliosState
+import Logging
+import SwiftProtobuf
+import Synchronization
+
+/// How a `helios server` runs.
+public struct ServerConfiguration: Sendable {
+    /// This server's Raft id.
+    public var nodeID: NodeID
+    /// host:port this server serves gRPC on (public API, agents and Raft).
+    public var rpcAddress: String
+    /// Every server of the cluster, this one included: id -> host:port.
+    public var peers: [NodeID: String]
+    /// Write the initial cluster configuration (exactly one server, on a new cluster).
+    public var bootstrap: Bool
+    public var dataDirectory: String
+
+    public init(nodeID: NodeID, rpcAddress: String, peers: [NodeID: String], bootstrap: Bool, dataDirectory: String) {
+        self.nodeID = nodeID
+        self.rpcAddress = rpcAddress
+        self.peers = peers
+        self.bootstrap = bootstrap
+        self.dataDirectory = dataDirectory
+    }
+}
