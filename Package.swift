@@ -140,8 +140,11 @@ let package = Package(
                 "HeliosState",
                 "HeliosProto",
                 "HeliosRaft",
+                "HeliosServer",
                 "CCRC32C",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -184,6 +187,15 @@ let package = Package(
         .testTarget(
             name: "HeliosStateTests",
             dependencies: ["HeliosState", "HeliosProto", "HeliosLog", "HeliosRaft", "HeliosTesting", "HeliosCompression",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosServerTests",
+            dependencies: ["HeliosServer", "HeliosAPI", "HeliosProto", "HeliosRaft", "HeliosState", "HeliosTesting",
+                           .product(name: "GRPCCore", package: "grpc-swift-2"),
+                           .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings

@@ -12,14 +12,21 @@ extension Scheduler {
         let spec = version.spec
         let isBatch = spec.type == .batch
         let replaced = Set(allocations.map(\.previousAllocation).filter { !$0.isEmpty })
+        // Only a change to what runs (tasks, constraints, policies) replaces allocations; a new count
+        // alone is handled by scaling.
+        var current = group
+        current.count = 0
         let groupChanged: (Allocation) -> Bool = { allocation in
             guard allocation.jobVersion != version.version else { return false }
-            let old = job.versions.first { $0.version == allocation.jobVersion }?.spec.groups.first { $0.name == group.name }
-            return old != group
+            guard var old = job.versions.first(where: { $0.version == allocation.jobVersion })?.spec.groups.first(where: { $0.name == group.name })
+            else { return true }
+            old.count = 0
+            return old != current
         }
         var keep: [Allocation] = []
         var replacements: [(previous: Allocation, reason: String, reschedule: Helios_V1_RescheduleEvent?)] = []
-        var delayedSlots = 0
+        // Slots held by failed allocations that wait for a delayed reschedule or have used up their attempts.
+        var heldSlots = 0
         var completed = 0
         for allocation in allocations where allocation.desiredStatus == .run {
             let node = state.nodes[allocation.nodeID]
@@ -46,10 +53,10 @@ extension Scheduler {
                 switch rescheduleDecision(for: allocation, group: group, type: spec.type) {
                 case .now(let event): replacements.append((allocation, "failed", event))
                 case .later(let at):
-                    delayedSlots += 1
+                    heldSlots += 1
                     scheduleFollowUp(job: job.id, at: at, state: state, plan: &plan)
                 case .never:
-                    break  // attempts exhausted: the slot stays empty
+                    heldSlots += 1  // attempts exhausted: the failed allocation keeps its slot, nothing replaces it
                 }
             default:
                 break
@@ -63,7 +70,7 @@ extension Scheduler {
             keep.removeAll { allocation in extras.contains { $0.id == allocation.id } }
         }
         var usedIndexes = Set(keep.map { Self.nameIndex($0.name) })
-        var free = desired - keep.count - (isBatch ? completed : 0) - delayedSlots
+        var free = desired - keep.count - (isBatch ? completed : 0) - heldSlots
         var failedPlacements = 0
         var failureReasons: [String] = []
         for replacement in replacements where free > 0 {

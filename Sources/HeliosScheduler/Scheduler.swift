@@ -8,6 +8,12 @@ public struct PlacementFailure: Sendable, Equatable, CustomStringConvertible {
     public var missing: Int
     public var reason: String
 
+    public init(group: String, missing: Int, reason: String) {
+        self.group = group
+        self.missing = missing
+        self.reason = reason
+    }
+
     public var description: String { "group \(group): \(missing) allocation(s) not placed: \(reason)" }
 }
 

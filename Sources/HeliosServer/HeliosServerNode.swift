@@ -142,12 +142,25 @@ public final class HeliosServerNode: Sendable {
         defer { serverHolder.withLock { $0 = nil } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
+            group.addTask {
+                if let address = try? await self.listeningAddress {
+                    self.logger.info("serving gRPC", metadata: ["address": "\(address)", "data-dir": "\(self.configuration.dataDirectory)"])
+                }
+            }
             group.addTask { try await self.driver.run() }
             group.addTask { await self.runLeaderDuties() }
             group.addTask { await self.watchForBlockedEvaluations() }
-            defer { group.cancelAll() }
-            try await group.next()
-            // One task ended (shutdown or failure): stop the rest.
+            // Wait for the address logger and then for the first long-running task to end (a shutdown or
+            // a failure such as a taken port), then stop everything else.
+            do {
+                try await group.next()
+                try await group.next()
+            } catch {
+                logger.error("server stopping after a failure", metadata: ["error": "\(error)"])
+                self.shutdown()
+                while let _ = try? await group.next() {}
+                throw error
+            }
             self.shutdown()
             while let _ = try await group.next() {}
         }

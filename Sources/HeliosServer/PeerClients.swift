@@ -23,7 +23,7 @@ final class PeerClients: Sendable {
     }
 
     private static func connect(_ address: PeerAddress) throws -> Connection {
-        let transport = try HTTP2ClientTransport.Posix(target: address.target, transportSecurity: .plaintext)
+        let transport = try address.clientTransport()
         let client = GRPCClient(transport: transport)
         return Connection(address: address, client: client, run: Task { try? await client.runConnections() })
     }

@@ -228,7 +228,8 @@ struct SchedulerTests {
         let planOne = world.scheduler().plan(for: first, in: world.state)
         let planTwo = world.scheduler().plan(for: second, in: world.state)
         #expect(planOne.placed.count == 1 && planTwo.placed.count == 1)
-        world.apply { $0.allocationsPlanned = planOne.event(plannedAtIndex: world.index) }
+        let plannedAt = world.index
+        world.apply { $0.allocationsPlanned = planOne.event(plannedAtIndex: plannedAt) }
         // ...so the second no longer fits when it is applied.
         var event = Event()
         event.allocationsPlanned = planTwo.event(plannedAtIndex: world.index - 1)

@@ -26,7 +26,7 @@ final class GRPCRaftTransport: RaftTransport, Sendable {
         init(id: NodeID, address: PeerAddress) throws {
             self.id = id
             self.address = address
-            let transport = try HTTP2ClientTransport.Posix(target: address.target, transportSecurity: .plaintext)
+            let transport = try address.clientTransport()
             let client = GRPCClient(transport: transport)
             self.client = client
             run = Task { try? await client.runConnections() }

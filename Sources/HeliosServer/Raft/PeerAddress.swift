@@ -42,3 +42,13 @@ public struct PeerAddress: Sendable, Hashable, CustomStringConvertible {
         return ResolvableTargets.DNS(host: host, port: port)
     }
 }
+
+extension PeerAddress {
+    /// A plaintext HTTP/2 client transport to this address that reconnects quickly (50 ms, at most
+    /// 1 s apart): between servers a long back-off would turn a restarted peer into a slow failover.
+    func clientTransport() throws -> HTTP2ClientTransport.Posix {
+        var config = HTTP2ClientTransport.Posix.Config.defaults
+        config.backoff = .init(initial: .milliseconds(50), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
+        return try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext, config: config)
+    }
+}

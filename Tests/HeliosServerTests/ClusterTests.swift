@@ -1,0 +1,103 @@
+import Foundation
+import GRPCCore
+import HeliosAPI
+import HeliosProto
+import HeliosRaft
+import HeliosServer
+import SwiftProtobuf
+import Synchronization
+import Testing
+
+extension ServerTests {
+    /// Three servers over real loopback gRPC: election, replication, writes on followers, restarts, failover.
+    @Suite struct Cluster {
+        @Test func electsOneLeaderAndReplicatesAWriteToEveryServer() async throws {
+            try await TestCluster.with { cluster in
+                let leader = try await cluster.waitForLeader()
+                let response = try await cluster.jobs(leader).register(.with { $0.spec = jobSpec("web") })
+                #expect(response.version == 1)
+                try await cluster.waitForConvergence(atLeast: response.index)
+                for id in cluster.ids {
+                    let job = try await cluster.jobs(id).get(.with {
+                        $0.jobID = "web"
+                        $0.read.stale = true
+                    })
+                    #expect(job.job.versions.count == 1, "server \(id)")
+            }
+            }
+        }
+
+        @Test func aWriteOnAFollowerIsForwardedAndReadableEverywhereAtOnce() async throws {
+            try await TestCluster.with { cluster in
+                let leader = try await cluster.waitForLeader()
+                let followers = cluster.ids.filter { $0 != leader }
+                let response = try await cluster.jobs(followers[0]).register(.with { $0.spec = jobSpec("api", count: 2) })
+                #expect(response.index > 0)
+                // A linearizable read on the other follower sees it without waiting.
+                let job = try await cluster.jobs(followers[1]).get(.with { $0.jobID = "api" })
+                #expect(job.job.id == "api")
+                #expect(job.index >= response.index)
+            }
+        }
+
+        @Test func aRestartedServerResumesFromItsDataDirectoryAndCatchesUp() async throws {
+            try await TestCluster.with { cluster in
+                let leader = try await cluster.waitForLeader()
+                let follower = cluster.ids.first { $0 != leader }!
+                _ = try await cluster.jobs(leader).register(.with { $0.spec = jobSpec("before") })
+                await cluster.stop(follower)
+                var last: UInt64 = 0
+                for i in 0..<10 { last = try await cluster.jobs(leader).register(.with { $0.spec = jobSpec("while-down-\(i)") }).index }
+                try await cluster.start(follower)  // no bootstrap: resumes
+                try await cluster.waitForConvergence(atLeast: last)
+                let listed = try await cluster.jobs(follower).list(.with { $0.read.stale = true })
+                #expect(listed.jobs.count == 11)
+            }
+        }
+
+        @Test func leaderFailoverLosesNoAcknowledgedJob() async throws {
+            try await TestCluster.with { cluster in
+                let leader = try await cluster.waitForLeader()
+                let acknowledged = Mutex<[String]>([])
+                let killed = Mutex(false)
+                let survivors = cluster.ids.filter { $0 != leader }
+                // A writer that keeps registering jobs, moving to another server on errors.
+                let writer = Task {
+                    var attempt = 0
+                    var i = 0
+                    let deadline = ContinuousClock.now + .seconds(40)
+                    while ContinuousClock.now < deadline {
+                        let targets = killed.withLock { $0 } ? survivors : cluster.ids
+                        let target = targets[attempt % targets.count]
+                        let id = "job-\(i)"
+                        do {
+                            _ = try await cluster.jobs(target).register(.with { $0.spec = jobSpec(id) })
+                            acknowledged.withLock { $0.append(id) }
+                            i += 1
+                            if killed.withLock({ $0 }) && acknowledged.withLock({ $0.count }) >= 60 { return }
+                        } catch {
+                            attempt += 1
+                            try? await Task.sleep(for: .milliseconds(50))
+                        }
+                    }
+            }
+            _ = try await eventually(timeout: .seconds(20), "20 acknowledged writes") { acknowledged.withLock { $0.count >= 20 } ? true : nil }
+            await cluster.stop(leader)
+            killed.withLock { $0 = true }
+            let newLeader = try await cluster.waitForLeader(excluding: [leader])
+            #expect(newLeader != leader)
+            await writer.value
+            let acked = acknowledged.withLock { $0 }
+            #expect(acked.count >= 60, "writes kept being acknowledged after the failover")
+            let index = try await cluster.operators(newLeader).clusterInfo(.init()).commitIndex
+            try await cluster.waitForConvergence(atLeast: index)
+            for id in survivors {
+                let listed = try await cluster.jobs(id).list(.with { $0.read.stale = true })
+                let present = Set(listed.jobs.map(\.id))
+                let missing = acked.filter { !present.contains($0) }
+                #expect(missing.isEmpty, "server \(id) lost acknowledged jobs \(missing.prefix(5))")
+            }
+            }
+        }
+    }
+}
