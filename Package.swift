@@ -198,6 +198,7 @@ let package = Package(
                            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
+            exclude: ["Python"],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(

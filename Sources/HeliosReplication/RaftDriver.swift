@@ -263,7 +263,9 @@ public final class RaftDriver: Sendable {
                 return
             }
             loop.reads[loop.nextRequest] = Loop.Waiter(deadline: deadline, continuation: continuation)
-            let context = withUnsafeBytes(of: loop.nextRequest.littleEndian) { Array($0) }
+            // The leader keys pending reads by context, so it must be unique across the cluster: this
+            // node's id, then its request number.
+            let context = withUnsafeBytes(of: id.littleEndian) { Array($0) } + withUnsafeBytes(of: loop.nextRequest.littleEndian) { Array($0) }
             loop.core.withNode { $0.readIndex(context: context) }
         }
     }
@@ -303,9 +305,11 @@ public final class RaftDriver: Sendable {
                 }
             }
             for state in completion.readStates {
-                guard state.context.count == 8 else { continue }
-                let id = state.context.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-                guard let waiter = loop.reads.removeValue(forKey: id) else { continue }
+                guard state.context.count == 16 else { continue }
+                let (node, request) = state.context.withUnsafeBytes {
+                    (UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)), UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+                }
+                guard node == id, let waiter = loop.reads.removeValue(forKey: request) else { continue }
                 loop.readsWaitingForApply.append((state.index, waiter.continuation))
             }
             // Reads are served once the state machine has applied their index.

@@ -140,6 +140,11 @@ public final class HeliosServerNode: Sendable {
     public func run() async throws {
         guard let server = serverHolder.withLock({ $0 }) else { throw ServerError("server node \(configuration.nodeID) already ran; create a new one") }
         defer { serverHolder.withLock { $0 = nil } }
+        if isStopping {
+            // Shut down before it ever ran: just release the data directory.
+            await storage.close()
+            return
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             group.addTask {
