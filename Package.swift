@@ -158,12 +158,28 @@ let package = Package(
                 "HeliosState",
                 "HeliosProto",
                 "HeliosCompression",
+                "HeliosScheduler",
+                "HeliosAPI",
+                "HeliosBenchProto",
+                "HeliosTesting",
                 "CCRC32C",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: heliosSwiftSettings
+        ),
+        /// Generated code for the etcd API subset the benchmarks call (Formats/proto/etcd).
+        .target(
+            name: "HeliosBenchProto",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
         .executableTarget(

@@ -7,6 +7,6 @@ struct HeliosBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "helios-bench",
         abstract: "Helios benchmarks (release builds only; results go to docs/benchmarks.md).",
-        subcommands: [LogBenchmark.self, RaftBenchmark.self, StateBenchmark.self]
+        subcommands: [LogBenchmark.self, RaftBenchmark.self, StateBenchmark.self, SchedulerBenchmark.self, ClusterBenchmark.self]
     )
 }

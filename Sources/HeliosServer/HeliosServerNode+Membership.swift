@@ -64,6 +64,14 @@ extension HeliosServerNode {
         _ = try? await propose(event)
     }
 
+    /// Options for calls forwarded to the leader: bounded, and failing fast when it is unreachable.
+    static var forwardingOptions: CallOptions {
+        var options = CallOptions.defaults
+        options.timeout = .seconds(10)
+        options.waitForReady = false
+        return options
+    }
+
     /// A client for the current leader (for calls only the leader can answer).
     func leaderClient() throws -> GRPCClient<HTTP2ClientTransport.Posix> {
         guard let leader = driver.status?.leader, leader != 0 else {

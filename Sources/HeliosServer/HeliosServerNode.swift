@@ -242,7 +242,15 @@ public final class HeliosServerNode: Sendable {
         guard let client = peers.client(for: leader) else {
             throw RPCError(code: .unavailable, message: "leader \(leader) is not in this server's peer list")
         }
-        let response = try await Helios_V1_Cluster.Client(wrapping: client).propose(.with { $0.event = Data(bytes) })
+        // Fail fast when the leader is unreachable (it may have just died): the caller retries and a new
+        // leader is found, instead of the call waiting for a connection that will not come.
+        let options = Self.forwardingOptions
+        let response: Helios_V1_ProposeResponse
+        do {
+            response = try await Helios_V1_Cluster.Client(wrapping: client).propose(.with { $0.event = Data(bytes) }, options: options)
+        } catch let error as RPCError where error.code == .unavailable {
+            throw RPCError(code: .unavailable, message: "leader \(leader) is unreachable (\(error.message)); retry")
+        }
         return Outcome(
             index: response.index, refused: response.refused.isEmpty ? nil : response.refused,
             rejectedItems: response.rejectedItems, jobVersion: response.jobVersion == 0 ? nil : response.jobVersion)

@@ -43,7 +43,7 @@ struct AgentsService: Helios_V1_Agents.SimpleServiceProtocol {
         let id = try RequestChecks.id(request.nodeID, field: "node_id")
         guard node.driver.status?.role == .leader else {
             // The leader tracks liveness: hand the heartbeat over.
-            return try await Helios_V1_Agents.Client(wrapping: node.leaderClient()).heartbeat(request)
+            return try await Helios_V1_Agents.Client(wrapping: node.leaderClient()).heartbeat(request, options: HeliosServerNode.forwardingOptions)
         }
         let status = node.stateMachine.read { $0.nodes[id]?.status }
         guard let status else {

@@ -27,10 +27,15 @@ struct JobsService: Helios_V1_Jobs.SimpleServiceProtocol {
             $0.status = .pending
         }
         // Registering an unchanged, running job makes no new version (like Nomad), only an evaluation.
-        let current = try await node.read(stale: false) { state in state.job(spec.id) }
-        if let current, !current.stopped, let latest = current.versions.last, latest.spec == spec,
-            expectedVersion == nil || expectedVersion == latest.version
-        {
+        // The local state answers "changed" cheaply (a new job, the common case, cannot become an
+        // unchanged one); only an apparent "unchanged" is confirmed with a linearizable read.
+        func unchangedVersion(_ state: ClusterState) -> JobVersion? {
+            guard let current = state.job(spec.id), !current.stopped, let latest = current.versions.last, latest.spec == spec,
+                expectedVersion == nil || expectedVersion == latest.version
+            else { return nil }
+            return latest
+        }
+        if try await node.read(stale: true, unchangedVersion) != nil, let latest = try await node.read(stale: false, unchangedVersion) {
             let outcome = try await node.propose(.with {
                 $0.timeMs = HeliosServerNode.nowMilliseconds()
                 $0.evaluationCreated = .with { $0.evaluations = [evaluation] }

@@ -21,7 +21,7 @@ struct OperatorService: Helios_V1_Operator.SimpleServiceProtocol {
         if !isLeader {
             // Match indexes are only known to the leader.
             if let client = try? node.leaderClient() {
-                return try await Helios_V1_Operator.Client(wrapping: client).raftPeers(request)
+                return try await Helios_V1_Operator.Client(wrapping: client).raftPeers(request, options: HeliosServerNode.forwardingOptions)
             }
         }
         guard let status = node.driver.status else { throw RPCError(code: .unavailable, message: "the Raft loop is not running yet") }
@@ -47,7 +47,7 @@ struct OperatorService: Helios_V1_Operator.SimpleServiceProtocol {
         guard PeerAddress(request.address) != nil else {
             throw RPCError(code: .invalidArgument, message: "address: '\(request.address)' is not host:port")
         }
-        if !isLeader { return try await Helios_V1_Operator.Client(wrapping: node.leaderClient()).addPeer(request) }
+        if !isLeader { return try await Helios_V1_Operator.Client(wrapping: node.leaderClient()).addPeer(request, options: HeliosServerNode.forwardingOptions) }
         let addresses = node.serverAddresses
         if let existing = addresses.first(where: { $0.value == request.address && $0.key != request.id }) {
             throw RPCError(code: .alreadyExists, message: "address: \(request.address) already belongs to server \(existing.key)")
@@ -64,7 +64,7 @@ struct OperatorService: Helios_V1_Operator.SimpleServiceProtocol {
 
     func removePeer(request: Helios_V1_RemovePeerRequest, context: ServerContext) async throws -> Helios_V1_WriteResult {
         guard request.id != 0 else { throw RPCError(code: .invalidArgument, message: "id: must be a positive server id") }
-        if !isLeader { return try await Helios_V1_Operator.Client(wrapping: node.leaderClient()).removePeer(request) }
+        if !isLeader { return try await Helios_V1_Operator.Client(wrapping: node.leaderClient()).removePeer(request, options: HeliosServerNode.forwardingOptions) }
         guard let configuration = node.driver.membership,
             configuration.voters.contains(request.id) || configuration.learners.contains(request.id)
         else {
@@ -101,7 +101,7 @@ struct OperatorService: Helios_V1_Operator.SimpleServiceProtocol {
     }
 
     func transferLeadership(request: Helios_V1_TransferLeadershipRequest, context: ServerContext) async throws -> Helios_V1_WriteResult {
-        if !isLeader { return try await Helios_V1_Operator.Client(wrapping: node.leaderClient()).transferLeadership(request) }
+        if !isLeader { return try await Helios_V1_Operator.Client(wrapping: node.leaderClient()).transferLeadership(request, options: HeliosServerNode.forwardingOptions) }
         guard let status = node.driver.status else { throw RPCError(code: .unavailable, message: "the Raft loop is not running yet") }
         var target = request.to
         if target == 0 {

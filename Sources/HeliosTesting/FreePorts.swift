@@ -7,8 +7,8 @@ import Glibc
 /// Loopback ports the kernel reports free. A server list must name every port before any server
 /// starts, so the ports are picked up front (bind to port 0, read the port, close); another process
 /// could take one in between, which shows up as a clear "address in use" failure, not a wrong result.
-enum FreePorts {
-    static func pick(_ count: Int) throws -> [Int] {
+public enum FreePorts {
+    public static func pick(_ count: Int) throws -> [Int] {
         var sockets: [Int32] = []
         defer { for socket in sockets { close(socket) } }
         var ports: [Int] = []

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import HeliosAPI
+import HeliosBenchProto
+import HeliosProto
+import HeliosTesting
+import SwiftProtobuf
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `helios-bench cluster`: durable replicated writes on a 3-server Helios cluster (job
+/// registrations) and, in the same run with the same load generator, on a 3-member etcd 3.4 cluster
+/// (256-byte puts); then leader failover times for both. All processes are started here, on
+/// loopback, with their data on disk, and killed by pid at the end.
+struct ClusterBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster", abstract: "Replicated write throughput/latency and failover, next to etcd.")
+
+    @Option(help: "The helios binary (default: next to helios-bench).") var helios: String?
+    @Option(help: "The etcd binary (Debian etcd-server).") var etcd = "/usr/bin/etcd"
+    @Option(help: "Where data directories and logs go (emptied first).") var directory = ".build-bench/cluster"
+    @Option(parsing: .upToNextOption, help: "Concurrency levels.") var concurrency: [Int] = [1, 16, 64, 256]
+    @Option(help: "Measured seconds per level and system.") var seconds: Double = 8
+    @Option(help: "Warm-up seconds before each measurement.") var warmup: Double = 2
+    @Option(help: "Leader kills per system.") var failovers = 3
+
+    func run() async throws {
+        let heliosPath = helios ?? (URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/helios")
+        guard FileManager.default.isExecutableFile(atPath: heliosPath) else {
+            throw ValidationError("no helios binary at \(heliosPath); build it with 'swift build -c release --product helios'")
+        }
+        guard FileManager.default.isExecutableFile(atPath: etcd) else {
+            throw ValidationError("no etcd at \(etcd); install Debian's etcd-server (tools/setup --bench)")
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let processes = ChildProcesses()
+        defer { processes.killAll() }
+        let heliosCluster = try HeliosProcessCluster(binary: heliosPath, directory: directory + "/helios", processes: processes)
+        let etcdCluster = try EtcdProcessCluster(binary: etcd, directory: directory + "/etcd", processes: processes)
+        try await heliosCluster.start()
+        try await etcdCluster.start()
+        defer {
+            heliosCluster.close()
+            etcdCluster.close()
+        }
+
+        print("Durable replicated writes, 3 members each on loopback, one HTTP/2 connection to the leader, "
+            + "\(fixed(seconds, 0)) s per level after \(fixed(warmup, 0)) s warm-up.\n")
+        print("| concurrency | Helios registrations/s | p50 ms | p99 ms | etcd puts/s | p50 ms | p99 ms | Helios / etcd |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for level in concurrency {
+            let leader = try await heliosCluster.leader()
+            let jobs = Helios_V1_Jobs.Client(wrapping: heliosCluster.clients[leader]!)
+            let heliosResult = try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
+                _ = try await jobs.register(.with { $0.spec = benchSpec("c\(level)-w\(worker)-\(i)") })
+            }
+            let etcdLeader = try await etcdCluster.leader()
+            let kv = Etcdserverpb_KV.Client(wrapping: etcdCluster.clients[etcdLeader]!)
+            let value = Data(repeating: 0x61, count: 256)
+            let etcdResult = try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
+                _ = try await kv.put(.with {
+                    $0.key = Data("c\(level)-w\(worker)-\(i)".utf8)
+                    $0.value = value
+                })
+            }
+            print("| \(level) | \(fixed(heliosResult.throughput, 0)) | \(fixed(heliosResult.p50, 2)) | \(fixed(heliosResult.p99, 2)) | "
+                + "\(fixed(etcdResult.throughput, 0)) | \(fixed(etcdResult.p50, 2)) | \(fixed(etcdResult.p99, 2)) | "
+                + "\(fixed(heliosResult.throughput / max(etcdResult.throughput, 1), 2))x |")
+            if heliosResult.errors + etcdResult.errors > 0 {
+                print("|  | errors: \(heliosResult.errors) |  |  | errors: \(etcdResult.errors) |  |  |  |")
+            }
+            fflush(nil)
+        }
+
+        print("\nLeader failover: kill -9 the leader, then write to the survivors every 10 ms until one is "
+            + "acknowledged. Both use a 100 ms heartbeat and a 1 s election timeout (randomized up to 2 s).\n")
+        print("| system | failovers | min ms | median ms | max ms |")
+        print("|---|---:|---:|---:|---:|")
+        var heliosTimes: [Double] = []
+        for _ in 0..<failovers { heliosTimes.append(try await heliosCluster.failover()) }
+        var etcdTimes: [Double] = []
+        for _ in 0..<failovers { etcdTimes.append(try await etcdCluster.failover()) }
+        for (name, times) in [("Helios", heliosTimes), ("etcd", etcdTimes)] {
+            let sorted = times.sorted()
+            print("| \(name) | \(sorted.count) | \(fixed(sorted.first ?? 0, 0)) | \(fixed(sorted[sorted.count / 2], 0)) | \(fixed(sorted.last ?? 0, 0)) |")
+        }
+    }
+}
+
+/// The job each benchmark registration submits (about the size of a small real job).
+func benchSpec(_ id: String) -> Helios_V1_JobSpec {
+    .with {
+        $0.id = id
+        $0.type = .service
+        $0.groups = [.with {
+            $0.name = "app"
+            $0.count = 1
+            $0.tasks = [.with {
+                $0.name = "main"
+                $0.driver = "exec"
+                $0.command = "/usr/bin/sleep"
+                $0.args = ["3600"]
+                $0.resources = .with {
+                    $0.cpuMhz = 100
+                    $0.memoryMb = 64
+                }
+            }]
+        }]
+    }
+}
