@@ -23,22 +23,22 @@ public enum Helios_V1_Raft: Sendable {
     public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "helios.v1.Raft")
     /// Namespace for method metadata.
     public enum Method: Sendable {
-        /// Namespace for "Send" metadata.
-        public enum Send: Sendable {
-            /// Request type for "Send".
+        /// Namespace for "Stream" metadata.
+        public enum Stream: Sendable {
+            /// Request type for "Stream".
             public typealias Input = Helios_V1_RaftBatch
-            /// Response type for "Send".
+            /// Response type for "Stream".
             public typealias Output = Helios_V1_RaftAck
-            /// Descriptor for "Send".
+            /// Descriptor for "Stream".
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "helios.v1.Raft"),
-                method: "Send",
-                type: .unary
+                method: "Stream",
+                type: .clientStreaming
             )
         }
         /// Descriptors for all methods in the "helios.v1.Raft" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
-            Send.descriptor
+            Stream.descriptor
         ]
     }
 }
@@ -65,11 +65,13 @@ extension Helios_V1_Raft {
     /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
     /// or ``SimpleServiceProtocol`` instead.
     public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
-        /// Handle the "Send" method.
+        /// Handle the "Stream" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Delivers a batch of messages; the receiver steps them into its node. Best effort: Raft retries.
+        /// > One long-lived stream per sending server: every batch of messages for the receiver goes down it
+        /// > (no per-message call set-up); the receiver steps them into its node. Best effort: a broken
+        /// > stream loses what was in flight, Raft retries, and the sender opens a new stream.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Helios_V1_RaftBatch` messages.
@@ -78,7 +80,7 @@ extension Helios_V1_Raft {
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A streaming response of `Helios_V1_RaftAck` messages.
-        func send(
+        func stream(
             request: GRPCCore.StreamingServerRequest<Helios_V1_RaftBatch>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_RaftAck>
@@ -92,21 +94,23 @@ extension Helios_V1_Raft {
     /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
     /// use ``StreamingServiceProtocol``.
     public protocol ServiceProtocol: Helios_V1_Raft.StreamingServiceProtocol {
-        /// Handle the "Send" method.
+        /// Handle the "Stream" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Delivers a batch of messages; the receiver steps them into its node. Best effort: Raft retries.
+        /// > One long-lived stream per sending server: every batch of messages for the receiver goes down it
+        /// > (no per-message call set-up); the receiver steps them into its node. Best effort: a broken
+        /// > stream loses what was in flight, Raft retries, and the sender opens a new stream.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Helios_V1_RaftBatch` message.
+        ///   - request: A streaming request of `Helios_V1_RaftBatch` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A response containing a single `Helios_V1_RaftAck` message.
-        func send(
-            request: GRPCCore.ServerRequest<Helios_V1_RaftBatch>,
+        func stream(
+            request: GRPCCore.StreamingServerRequest<Helios_V1_RaftBatch>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Helios_V1_RaftAck>
     }
@@ -117,21 +121,23 @@ extension Helios_V1_Raft {
     /// doesn't provide access to request or response metadata. If you need access to these
     /// then use ``ServiceProtocol`` instead.
     public protocol SimpleServiceProtocol: Helios_V1_Raft.ServiceProtocol {
-        /// Handle the "Send" method.
+        /// Handle the "Stream" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Delivers a batch of messages; the receiver steps them into its node. Best effort: Raft retries.
+        /// > One long-lived stream per sending server: every batch of messages for the receiver goes down it
+        /// > (no per-message call set-up); the receiver steps them into its node. Best effort: a broken
+        /// > stream loses what was in flight, Raft retries, and the sender opens a new stream.
         ///
         /// - Parameters:
-        ///   - request: A `Helios_V1_RaftBatch` message.
+        ///   - request: A stream of `Helios_V1_RaftBatch` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A `Helios_V1_RaftAck` to respond with.
-        func send(
-            request: Helios_V1_RaftBatch,
+        func stream(
+            request: GRPCCore.RPCAsyncSequence<Helios_V1_RaftBatch, any Swift.Error>,
             context: GRPCCore.ServerContext
         ) async throws -> Helios_V1_RaftAck
     }
@@ -142,11 +148,11 @@ extension Helios_V1_Raft {
 extension Helios_V1_Raft.StreamingServiceProtocol {
     public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
         router.registerHandler(
-            forMethod: Helios_V1_Raft.Method.Send.descriptor,
+            forMethod: Helios_V1_Raft.Method.Stream.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Helios_V1_RaftBatch>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Helios_V1_RaftAck>(),
             handler: { request, context in
-                try await self.send(
+                try await self.stream(
                     request: request,
                     context: context
                 )
@@ -158,12 +164,12 @@ extension Helios_V1_Raft.StreamingServiceProtocol {
 // Default implementation of streaming methods from 'StreamingServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Helios_V1_Raft.ServiceProtocol {
-    public func send(
+    public func stream(
         request: GRPCCore.StreamingServerRequest<Helios_V1_RaftBatch>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_RaftAck> {
-        let response = try await self.send(
-            request: GRPCCore.ServerRequest(stream: request),
+        let response = try await self.stream(
+            request: request,
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
@@ -173,13 +179,13 @@ extension Helios_V1_Raft.ServiceProtocol {
 // Default implementation of methods from 'ServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Helios_V1_Raft.SimpleServiceProtocol {
-    public func send(
-        request: GRPCCore.ServerRequest<Helios_V1_RaftBatch>,
+    public func stream(
+        request: GRPCCore.StreamingServerRequest<Helios_V1_RaftBatch>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Helios_V1_RaftAck> {
         return GRPCCore.ServerResponse<Helios_V1_RaftAck>(
-            message: try await self.send(
-                request: request.message,
+            message: try await self.stream(
+                request: request.messages,
                 context: context
             ),
             metadata: [:]
@@ -196,14 +202,16 @@ extension Helios_V1_Raft {
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
     public protocol ClientProtocol: Sendable {
-        /// Call the "Send" method.
+        /// Call the "Stream" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Delivers a batch of messages; the receiver steps them into its node. Best effort: Raft retries.
+        /// > One long-lived stream per sending server: every batch of messages for the receiver goes down it
+        /// > (no per-message call set-up); the receiver steps them into its node. Best effort: a broken
+        /// > stream loses what was in flight, Raft retries, and the sender opens a new stream.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Helios_V1_RaftBatch` message.
+        ///   - request: A streaming request producing `Helios_V1_RaftBatch` messages.
         ///   - serializer: A serializer for `Helios_V1_RaftBatch` messages.
         ///   - deserializer: A deserializer for `Helios_V1_RaftAck` messages.
         ///   - options: Options to apply to this RPC.
@@ -211,8 +219,8 @@ extension Helios_V1_Raft {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        func send<Result>(
-            request: GRPCCore.ClientRequest<Helios_V1_RaftBatch>,
+        func stream<Result>(
+            request: GRPCCore.StreamingClientRequest<Helios_V1_RaftBatch>,
             serializer: some GRPCCore.MessageSerializer<Helios_V1_RaftBatch>,
             deserializer: some GRPCCore.MessageDeserializer<Helios_V1_RaftAck>,
             options: GRPCCore.CallOptions,
@@ -236,14 +244,16 @@ extension Helios_V1_Raft {
             self.client = client
         }
 
-        /// Call the "Send" method.
+        /// Call the "Stream" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Delivers a batch of messages; the receiver steps them into its node. Best effort: Raft retries.
+        /// > One long-lived stream per sending server: every batch of messages for the receiver goes down it
+        /// > (no per-message call set-up); the receiver steps them into its node. Best effort: a broken
+        /// > stream loses what was in flight, Raft retries, and the sender opens a new stream.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Helios_V1_RaftBatch` message.
+        ///   - request: A streaming request producing `Helios_V1_RaftBatch` messages.
         ///   - serializer: A serializer for `Helios_V1_RaftBatch` messages.
         ///   - deserializer: A deserializer for `Helios_V1_RaftAck` messages.
         ///   - options: Options to apply to this RPC.
@@ -251,8 +261,8 @@ extension Helios_V1_Raft {
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        public func send<Result>(
-            request: GRPCCore.ClientRequest<Helios_V1_RaftBatch>,
+        public func stream<Result>(
+            request: GRPCCore.StreamingClientRequest<Helios_V1_RaftBatch>,
             serializer: some GRPCCore.MessageSerializer<Helios_V1_RaftBatch>,
             deserializer: some GRPCCore.MessageDeserializer<Helios_V1_RaftAck>,
             options: GRPCCore.CallOptions = .defaults,
@@ -260,9 +270,9 @@ extension Helios_V1_Raft {
                 try response.message
             }
         ) async throws -> Result where Result: Sendable {
-            try await self.client.unary(
+            try await self.client.clientStreaming(
                 request: request,
-                descriptor: Helios_V1_Raft.Method.Send.descriptor,
+                descriptor: Helios_V1_Raft.Method.Stream.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -275,27 +285,29 @@ extension Helios_V1_Raft {
 // Helpers providing default arguments to 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Helios_V1_Raft.ClientProtocol {
-    /// Call the "Send" method.
+    /// Call the "Stream" method.
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Delivers a batch of messages; the receiver steps them into its node. Best effort: Raft retries.
+    /// > One long-lived stream per sending server: every batch of messages for the receiver goes down it
+    /// > (no per-message call set-up); the receiver steps them into its node. Best effort: a broken
+    /// > stream loses what was in flight, Raft retries, and the sender opens a new stream.
     ///
     /// - Parameters:
-    ///   - request: A request containing a single `Helios_V1_RaftBatch` message.
+    ///   - request: A streaming request producing `Helios_V1_RaftBatch` messages.
     ///   - options: Options to apply to this RPC.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func send<Result>(
-        request: GRPCCore.ClientRequest<Helios_V1_RaftBatch>,
+    public func stream<Result>(
+        request: GRPCCore.StreamingClientRequest<Helios_V1_RaftBatch>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Helios_V1_RaftAck>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        try await self.send(
+        try await self.stream(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Helios_V1_RaftBatch>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Helios_V1_RaftAck>(),
@@ -308,33 +320,36 @@ extension Helios_V1_Raft.ClientProtocol {
 // Helpers providing sugared APIs for 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Helios_V1_Raft.ClientProtocol {
-    /// Call the "Send" method.
+    /// Call the "Stream" method.
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Delivers a batch of messages; the receiver steps them into its node. Best effort: Raft retries.
+    /// > One long-lived stream per sending server: every batch of messages for the receiver goes down it
+    /// > (no per-message call set-up); the receiver steps them into its node. Best effort: a broken
+    /// > stream loses what was in flight, Raft retries, and the sender opens a new stream.
     ///
     /// - Parameters:
-    ///   - message: request message to send.
     ///   - metadata: Additional metadata to send, defaults to empty.
     ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func send<Result>(
-        _ message: Helios_V1_RaftBatch,
+    public func stream<Result>(
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Helios_V1_RaftBatch>) async throws -> Void,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Helios_V1_RaftAck>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.ClientRequest<Helios_V1_RaftBatch>(
-            message: message,
-            metadata: metadata
+        let request = GRPCCore.StreamingClientRequest<Helios_V1_RaftBatch>(
+            metadata: metadata,
+            producer: producer
         )
-        return try await self.send(
+        return try await self.stream(
             request: request,
             options: options,
             onResponse: handleResponse

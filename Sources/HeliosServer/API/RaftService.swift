@@ -8,12 +8,29 @@ import Logging
 import SwiftProtobuf
 import Synchronization
 
-/// `helios.v1.Raft`: messages from the other servers, stepped into this node's Raft loop.
+/// `helios.v1.Raft`: message streams from the other servers, stepped into this node's Raft loop.
 struct RaftService: Helios_V1_Raft.SimpleServiceProtocol {
     let node: HeliosServerNode
 
-    func send(request: Helios_V1_RaftBatch, context: ServerContext) async throws -> Helios_V1_RaftAck {
-        for wire in request.messages {
+    func stream(request: RPCAsyncSequence<Helios_V1_RaftBatch, any Error>, context: ServerContext) async throws -> Helios_V1_RaftAck {
+        // The stream lives as long as the sender's connection; a shutdown must not wait for it.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for try await batch in request {
+                    try deliver(batch)
+                }
+            }
+            group.addTask {
+                while !node.isStopping && !Task.isCancelled { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+        return Helios_V1_RaftAck()
+    }
+
+    private func deliver(_ batch: Helios_V1_RaftBatch) throws {
+        for wire in batch.messages {
             guard let message = RaftMessageCoding.decode(wire) else {
                 throw RPCError(code: .invalidArgument, message: "messages: type \(wire.type) from server \(wire.from) is not a Raft message type")
             }
@@ -24,7 +41,6 @@ struct RaftService: Helios_V1_Raft.SimpleServiceProtocol {
             }
             node.driver.receive(message)
         }
-        return Helios_V1_RaftAck()
     }
 }
 

@@ -14,7 +14,7 @@ import Synchronization
 extension HeliosServerNode {
     /// How many evaluations (of different jobs) are planned at once. Plans made concurrently may
     /// collide on a node's capacity; the plan applier refuses what no longer fits and a retry follows.
-    static let concurrentEvaluations = 4
+    static let concurrentEvaluations = 16
 
     /// Runs until the node stops; does work only while this server leads.
     func runLeaderDuties() async {
@@ -143,30 +143,56 @@ extension HeliosServerNode {
 
     // MARK: Evaluations
 
-    /// Starts planning pending evaluations that are due, one per job at a time.
+    /// Starts planning pending evaluations that are due, one per job at a time, from the queue the
+    /// applied changes feed (no scan of the state per pass; a full scan runs at the start of the term
+    /// and every 5 seconds).
     private func startDueEvaluations() {
         let now = Self.nowMilliseconds()
-        let due = stateMachine.read { state in
-            state.evaluations(withStatus: .pending).filter { $0.waitUntilMs <= now }
-                .sorted { ($0.createIndex, $0.id) < ($1.createIndex, $1.id) }
+        let rescan = leaderState.withLock { state -> Bool in
+            guard let last = state.lastScan else { return true }
+            return ContinuousClock.now - last > .seconds(5)
         }
-        guard !due.isEmpty else { return }
-        var started: [Evaluation] = []
-        leaderState.withLock { state in
-            var busyJobs = Set<String>()
-            for id in state.evaluationsInFlight {
-                if let job = due.first(where: { $0.id == id })?.jobID { busyJobs.insert(job) }
+        if rescan {
+            let pending = stateMachine.read { state in state.evaluations(withStatus: .pending).map(\.id) }
+            leaderState.withLock { state in
+                state.lastScan = .now
+                state.enqueue(pending)
             }
-            for evaluation in due where state.evaluationsInFlight.count < Self.concurrentEvaluations {
-                guard !state.evaluationsInFlight.contains(evaluation.id), busyJobs.insert(evaluation.jobID).inserted else { continue }
-                state.evaluationsInFlight.insert(evaluation.id)
+        }
+        var started: [Evaluation] = []
+        let candidates = leaderState.withLock { state -> [String] in
+            guard state.evaluationsInFlight.count < Self.concurrentEvaluations, !state.queue.isEmpty else { return [] }
+            let taken = state.queue
+            state.queue = []
+            state.queued = []
+            return taken
+        }
+        guard !candidates.isEmpty else { return }
+        // Look the candidates up in one pass under the state lock.
+        let found = stateMachine.read { state in candidates.map { state.evaluations[$0] } }
+        leaderState.withLock { state in
+            var requeue: [String] = []
+            for (id, evaluation) in zip(candidates, found) {
+                guard let evaluation, evaluation.status == .pending else { continue }  // done or gone
+                if evaluation.waitUntilMs > now || state.evaluationsInFlight.count >= Self.concurrentEvaluations
+                    || state.jobsInFlight.contains(evaluation.jobID)
+                {
+                    requeue.append(id)
+                    continue
+                }
+                state.evaluationsInFlight.insert(id)
+                state.jobsInFlight.insert(evaluation.jobID)
                 started.append(evaluation)
             }
+            state.enqueue(requeue)
         }
         for evaluation in started {
             Task {
                 await self.process(evaluation)
-                self.leaderState.withLock { _ = $0.evaluationsInFlight.remove(evaluation.id) }
+                self.leaderState.withLock {
+                    _ = $0.evaluationsInFlight.remove(evaluation.id)
+                    _ = $0.jobsInFlight.remove(evaluation.jobID)
+                }
                 self.wakeLeader()
             }
         }
@@ -176,16 +202,22 @@ extension HeliosServerNode {
     /// the evaluation with its follow-ups: a retry when the plan was partly refused, a blocked
     /// evaluation when allocations could not be placed, delayed reschedules.
     func process(_ evaluation: Evaluation) async {
-        let state = stateMachine.read { $0 }
-        guard state.evaluations[evaluation.id]?.status == .pending else { return }
         let now = Self.nowMilliseconds()
-        let plan = Scheduler(now: now, makeID: Self.newID).plan(for: evaluation, in: state)
+        // Plan under the state's lock: holding a copy of the state across the awaits below would make
+        // the next apply copy every table (copy-on-write), which costs O(state) per evaluation.
+        let planned = stateMachine.read { state -> (plan: SchedulerPlan, appliedIndex: UInt64, alreadyBlocked: Bool)? in
+            guard state.evaluations[evaluation.id]?.status == .pending else { return nil }
+            let plan = Scheduler(now: now, makeID: Self.newID).plan(for: evaluation, in: state)
+            let blocked = !plan.failures.isEmpty && state.evaluations(ofJob: evaluation.jobID).contains { $0.status == .blocked }
+            return (plan, state.appliedIndex, blocked)
+        }
+        guard let (plan, appliedIndex, alreadyBlocked) = planned else { return }
         var refused: [String] = []
         var placedCount = 0
         if !plan.isEmpty {
             let event = Event.with {
                 $0.timeMs = now
-                $0.allocationsPlanned = plan.event(plannedAtIndex: state.appliedIndex)
+                $0.allocationsPlanned = plan.event(plannedAtIndex: appliedIndex)
             }
             do {
                 let outcome = try await propose(event)
@@ -214,7 +246,6 @@ extension HeliosServerNode {
             })
         } else if !plan.failures.isEmpty {
             summary += "; " + plan.failures.map(\.description).joined(separator: "; ")
-            let alreadyBlocked = state.evaluations(ofJob: evaluation.jobID).contains { $0.status == .blocked }
             if !alreadyBlocked {
                 followUps.append(Evaluation.with {
                     $0.id = Self.newID()
@@ -283,7 +314,12 @@ extension HeliosServerNode {
                 if change.reset { noteCapacityChanged() }
                 continue
             }
-            if let applied = change.applied, !applied.evaluations.isEmpty { wakeLeader() }
+            if let applied = change.applied, !applied.evaluations.isEmpty {
+                leaderState.withLock { state in
+                    if state.term != 0 { state.enqueue(applied.evaluations) }
+                }
+                wakeLeader()
+            }
             switch event.kind {
             case .nodeRegistered(let registered):
                 // A (re)registration counts as a heartbeat, so the TTL starts now.

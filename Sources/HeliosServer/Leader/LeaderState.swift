@@ -11,8 +11,20 @@ struct LeaderState: Sendable {
     var lastHeartbeat: [String: ContinuousClock.Instant] = [:]
     /// Nodes a status change is in flight for (so a slow commit is not proposed twice).
     var nodesInFlight: Set<String> = []
-    /// Evaluations being processed.
+    /// Evaluations being processed, and their jobs (one evaluation per job at a time).
     var evaluationsInFlight: Set<String> = []
+    var jobsInFlight: Set<String> = []
+    /// Evaluations to look at, in arrival order (fed by the applied changes; a full scan of the state
+    /// at the start of the term and every few seconds catches anything missed).
+    var queue: [String] = []
+    var queued: Set<String> = []
+    /// When the pending evaluations were last scanned in full (nil: not yet in this term).
+    var lastScan: ContinuousClock.Instant?
+
+    /// Adds evaluation ids to the queue (once each).
+    mutating func enqueue<S: Sequence>(_ ids: S) where S.Element == String {
+        for id in ids where !evaluationsInFlight.contains(id) && queued.insert(id).inserted { queue.append(id) }
+    }
     /// Set when capacity may have appeared (a node became usable, allocations stopped): blocked
     /// evaluations get another chance.
     var capacityChanged = false

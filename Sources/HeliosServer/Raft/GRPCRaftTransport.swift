@@ -4,14 +4,14 @@ import HeliosAPI
 import HeliosProto
 import HeliosRaft
 import HeliosReplication
-import HeliosState
 import Logging
 import SwiftProtobuf
 import Synchronization
 
-/// Carries Raft messages to peers over gRPC (`helios.v1.Raft/Send`): one long-lived connection per
-/// peer, and everything queued for a peer while the previous batch was in flight goes in the next
-/// batch. Best effort: a failed send is dropped (Raft retries) and reported through `unreachable`.
+/// Carries Raft messages to peers over gRPC (`helios.v1.Raft/Stream`): per peer one connection and
+/// one long-lived client stream; each `send` becomes one batch written to it. Best effort: while a
+/// stream is being (re)opened, batches wait in a bounded buffer (the oldest are dropped first);
+/// what a broken stream loses, Raft retries.
 final class GRPCRaftTransport: RaftTransport, Sendable {
     private let peers: Mutex<[NodeID: Peer]>
     private let logger: Logger
@@ -20,22 +20,58 @@ final class GRPCRaftTransport: RaftTransport, Sendable {
         let id: NodeID
         let address: PeerAddress
         let client: GRPCClient<HTTP2ClientTransport.Posix>
-        let queue = Mutex<(messages: [HeliosRaft.Message], sending: Bool)>(([], false))
-        let run: Task<Void, Never>
+        /// The current stream's input, nil between streams.
+        let outbox = Mutex<AsyncStream<Helios_V1_RaftBatch>.Continuation?>(nil)
+        let tasks: Mutex<[Task<Void, Never>]> = Mutex([])
 
-        init(id: NodeID, address: PeerAddress) throws {
+        init(id: NodeID, address: PeerAddress, logger: Logger) throws {
             self.id = id
             self.address = address
-            let transport = try address.clientTransport()
-            let client = GRPCClient(transport: transport)
+            let client = GRPCClient(transport: try address.clientTransport())
             self.client = client
-            run = Task { try? await client.runConnections() }
+            let connections = Task { _ = try? await client.runConnections() }
+            let streams = Task { [weak self] in
+                guard let self else { return }
+                await self.keepStreaming(logger: logger)
+            }
+            tasks.withLock { $0 = [connections, streams] }
+        }
+
+        /// Opens a stream, feeds it until it breaks, and opens the next one (50 ms later).
+        private func keepStreaming(logger: Logger) async {
+            let raft = Helios_V1_Raft.Client(wrapping: client)
+            while !Task.isCancelled {
+                let (batches, continuation) = AsyncStream.makeStream(of: Helios_V1_RaftBatch.self, bufferingPolicy: .bufferingNewest(4096))
+                outbox.withLock { $0 = continuation }
+                do {
+                    var options = CallOptions.defaults
+                    options.maxRequestMessageBytes = 64 << 20
+                    _ = try await raft.stream(options: options) { writer in
+                        for await batch in batches { try await writer.write(batch) }
+                    }
+                } catch {
+                    logger.debug("Raft stream ended", metadata: ["peer": "\(id)", "address": "\(address)", "error": "\(error)"])
+                }
+                outbox.withLock { $0 = nil }
+                continuation.finish()
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+
+        func enqueue(_ batch: Helios_V1_RaftBatch) {
+            outbox.withLock { _ = $0?.yield(batch) }
+        }
+
+        func close() {
+            outbox.withLock { $0?.finish() }
+            for task in tasks.withLock({ $0 }) { task.cancel() }
+            client.beginGracefulShutdown()
         }
     }
 
     init(peers: [NodeID: PeerAddress], logger: Logger) throws {
         var built: [NodeID: Peer] = [:]
-        for (id, address) in peers { built[id] = try Peer(id: id, address: address) }
+        for (id, address) in peers { built[id] = try Peer(id: id, address: address, logger: logger) }
         self.peers = Mutex(built)
         self.logger = logger
     }
@@ -50,17 +86,14 @@ final class GRPCRaftTransport: RaftTransport, Sendable {
             }
             for (id, address) in addresses where peers[id] == nil {
                 do {
-                    peers[id] = try Peer(id: id, address: address)
+                    peers[id] = try Peer(id: id, address: address, logger: logger)
                 } catch {
                     logger.error("cannot create a Raft connection", metadata: ["peer": "\(id)", "address": "\(address)", "error": "\(error)"])
                 }
             }
             return retired
         }
-        for peer in retired {
-            peer.client.beginGracefulShutdown()
-            peer.run.cancel()
-        }
+        for peer in retired { peer.close() }
     }
 
     func send(_ messages: [HeliosRaft.Message]) {
@@ -71,43 +104,11 @@ final class GRPCRaftTransport: RaftTransport, Sendable {
                 logger.debug("dropping Raft messages to unknown peer", metadata: ["peer": "\(id)"])
                 continue
             }
-            let start = peer.queue.withLock { state -> Bool in
-                state.messages += batch
-                if state.sending { return false }
-                state.sending = true
-                return true
-            }
-            if start { Task { await self.drain(peer) } }
-        }
-    }
-
-    /// Sends whatever is queued for `peer`, batch after batch, until the queue is empty.
-    private func drain(_ peer: Peer) async {
-        let raft = Helios_V1_Raft.Client(wrapping: peer.client)
-        while true {
-            let batch = peer.queue.withLock { state -> [HeliosRaft.Message] in
-                let batch = state.messages
-                state.messages = []
-                if batch.isEmpty { state.sending = false }
-                return batch
-            }
-            if batch.isEmpty { return }
-            let request = Helios_V1_RaftBatch.with { $0.messages = batch.map(RaftMessageCoding.encode) }
-            var options = CallOptions.defaults
-            options.timeout = .seconds(5)
-            options.maxRequestMessageBytes = 64 << 20
-            do {
-                _ = try await raft.send(request, options: options)
-            } catch {
-                logger.debug("Raft send failed", metadata: ["peer": "\(peer.id)", "address": "\(peer.address)", "error": "\(error)"])
-            }
+            peer.enqueue(.with { $0.messages = batch.map(RaftMessageCoding.encode) })
         }
     }
 
     func shutdown() {
-        for peer in peers.withLock({ Array($0.values) }) {
-            peer.client.beginGracefulShutdown()
-            peer.run.cancel()
-        }
+        for peer in peers.withLock({ Array($0.values) }) { peer.close() }
     }
 }
