@@ -160,29 +160,31 @@ extension HeliosServerNode {
             }
         }
         var started: [Evaluation] = []
+        // Look at a bounded number of candidates per pass (a few per free slot): a long queue is not
+        // rescanned on every wake-up.
         let candidates = leaderState.withLock { state -> [String] in
-            guard state.evaluationsInFlight.count < Self.concurrentEvaluations, !state.queue.isEmpty else { return [] }
-            let taken = state.queue
-            state.queue = []
-            state.queued = []
-            return taken
+            let free = Self.concurrentEvaluations - state.evaluationsInFlight.count
+            guard free > 0 else { return [] }
+            var due = state.delayed.filter { $0.value <= now }.map(\.key)
+            for id in due { state.delayed[id] = nil }
+            due += state.dequeue(free * 4)
+            return due
         }
         guard !candidates.isEmpty else { return }
-        // Look the candidates up in one pass under the state lock.
         let found = stateMachine.read { state in candidates.map { state.evaluations[$0] } }
         leaderState.withLock { state in
             var requeue: [String] = []
             for (id, evaluation) in zip(candidates, found) {
                 guard let evaluation, evaluation.status == .pending else { continue }  // done or gone
-                if evaluation.waitUntilMs > now || state.evaluationsInFlight.count >= Self.concurrentEvaluations
-                    || state.jobsInFlight.contains(evaluation.jobID)
-                {
+                if evaluation.waitUntilMs > now {
+                    state.delayed[id] = evaluation.waitUntilMs
+                } else if state.evaluationsInFlight.count >= Self.concurrentEvaluations || state.jobsInFlight.contains(evaluation.jobID) {
                     requeue.append(id)
-                    continue
+                } else {
+                    state.evaluationsInFlight.insert(id)
+                    state.jobsInFlight.insert(evaluation.jobID)
+                    started.append(evaluation)
                 }
-                state.evaluationsInFlight.insert(id)
-                state.jobsInFlight.insert(evaluation.jobID)
-                started.append(evaluation)
             }
             state.enqueue(requeue)
         }

@@ -17,7 +17,11 @@ struct LeaderState: Sendable {
     /// Evaluations to look at, in arrival order (fed by the applied changes; a full scan of the state
     /// at the start of the term and every few seconds catches anything missed).
     var queue: [String] = []
+    /// Index of the queue's first live element (the consumed prefix is dropped when it gets large).
+    var head = 0
     var queued: Set<String> = []
+    /// Evaluations waiting for their `wait_until` time: id -> due (ms since the epoch).
+    var delayed: [String: UInt64] = [:]
     /// When the pending evaluations were last scanned in full (nil: not yet in this term).
     var lastScan: ContinuousClock.Instant?
 
@@ -25,6 +29,21 @@ struct LeaderState: Sendable {
     mutating func enqueue<S: Sequence>(_ ids: S) where S.Element == String {
         for id in ids where !evaluationsInFlight.contains(id) && queued.insert(id).inserted { queue.append(id) }
     }
+
+    /// Takes up to `count` ids from the front of the queue.
+    mutating func dequeue(_ count: Int) -> [String] {
+        let end = min(queue.count, head + count)
+        let taken = Array(queue[head..<end])
+        head = end
+        for id in taken { queued.remove(id) }
+        if head > 1024 && head * 2 > queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+        return taken
+    }
+
+    var queueIsEmpty: Bool { head >= queue.count }
     /// Set when capacity may have appeared (a node became usable, allocations stopped): blocked
     /// evaluations get another chance.
     var capacityChanged = false
