@@ -70,6 +70,8 @@ public final class RaftDriver: Sendable {
         case transfer(NodeID)
         case campaign
         case compact(CheckedContinuation<UInt64, any Error>)
+        /// A background compaction finished (nil error: the snapshot at `index` is stored).
+        case compacted(index: UInt64, error: (any Error)?)
     }
 
     public init(
@@ -184,14 +186,11 @@ public final class RaftDriver: Sendable {
             }
             for input in batch { handle(input, &loop) }
             try await processReadies(&loop)
-            if !loop.pendingCompactions.isEmpty {
-                let waiting = loop.pendingCompactions
-                loop.pendingCompactions = []
-                do {
-                    try await compact(&loop)
-                    for continuation in waiting { continuation.resume(returning: loop.lastSnapshot) }
-                } catch {
-                    for continuation in waiting { continuation.resume(throwing: error) }
+            if !loop.pendingCompactions.isEmpty && !loop.compacting {
+                if !startCompaction(&loop) {
+                    // Nothing new to snapshot: the latest snapshot already covers the applied state.
+                    for continuation in loop.pendingCompactions { continuation.resume(returning: loop.lastSnapshot) }
+                    loop.pendingCompactions = []
                 }
             }
             publish(loop)
@@ -206,6 +205,14 @@ public final class RaftDriver: Sendable {
         for (_, waiter) in loop.proposals { waiter.continuation.resume(throwing: ProposalError.shuttingDown) }
         for waiter in loop.reads.values { waiter.continuation.resume(throwing: ProposalError.shuttingDown) }
         for waiter in loop.readsWaitingForApply { waiter.continuation.resume(throwing: ProposalError.shuttingDown) }
+        // A background compaction must finish before the storage closes.
+        if loop.compacting, let compaction = loop.compaction {
+            let error = await compaction.value
+            for continuation in loop.compactionWaiters {
+                if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: loop.lastSnapshot) }
+            }
+        }
+        for continuation in loop.pendingCompactions { continuation.resume(throwing: ProposalError.shuttingDown) }
         await storage.close()
     }
 
@@ -219,6 +226,10 @@ public final class RaftDriver: Sendable {
         var applied: UInt64 = 0
         var lastSnapshot: UInt64 = 0
         var pendingCompactions: [CheckedContinuation<UInt64, any Error>] = []
+        /// Callers waiting for the compaction that is running in the background.
+        var compactionWaiters: [CheckedContinuation<UInt64, any Error>] = []
+        var compacting = false
+        var compaction: Task<(any Error)?, Never>?
 
         struct Waiter {
             var deadline: ContinuousClock.Instant
@@ -239,6 +250,17 @@ public final class RaftDriver: Sendable {
             loop.core.withNode { $0.transferLeadership(to: target) }
         case .compact(let continuation):
             loop.pendingCompactions.append(continuation)
+        case .compacted(let index, let error):
+            loop.compacting = false
+            let waiters = loop.compactionWaiters
+            loop.compactionWaiters = []
+            if let error {
+                logger.error("compaction failed; the log keeps growing until the next attempt", metadata: ["error": "\(error)"])
+                for continuation in waiters { continuation.resume(throwing: error) }
+            } else {
+                loop.lastSnapshot = max(loop.lastSnapshot, index)
+                for continuation in waiters { continuation.resume(returning: loop.lastSnapshot) }
+            }
         case .propose(let data, let deadline, let continuation):
             loop.nextRequest += 1
             do {
@@ -326,24 +348,40 @@ public final class RaftDriver: Sendable {
     /// Snapshots the state machine (at exactly the applied index: nothing else applies meanwhile) and
     /// purges the log below it, once enough entries were applied since the last snapshot.
     private func compactIfDue(_ loop: inout Loop) async throws {
-        guard let compaction, loop.applied >= loop.lastSnapshot + compaction.everyEntries else { return }
-        try await compact(&loop)
+        guard let compaction, !loop.compacting, loop.applied >= loop.lastSnapshot + compaction.everyEntries else { return }
+        _ = startCompaction(&loop)
     }
 
-    private func compact(_ loop: inout Loop) async throws {
-        guard loop.applied > loop.lastSnapshot else { return }
+    /// Captures the applied state (cheap, on the loop) and serializes, stores and compacts in the
+    /// background, so a large snapshot never stalls replication. Returns false if there is nothing new.
+    private func startCompaction(_ loop: inout Loop) -> Bool {
+        guard loop.applied > loop.lastSnapshot else { return false }
         let index = loop.applied
         let term: UInt64
         do {
             term = try storage.term(at: index)
         } catch {
-            return  // the entry was compacted by a received snapshot meanwhile
+            return false  // the entry was compacted by a received snapshot meanwhile
         }
         let metadata = SnapshotMetadata(index: index, term: term, configuration: loop.core.node.status.configuration)
-        let snapshot = Snapshot(metadata: metadata, data: stateMachine.snapshotData(position: metadata))
-        try await storage.compact(snapshot: snapshot, retain: compaction?.retainEntries ?? 0)
-        loop.lastSnapshot = index
-        logger.info("snapshot taken and log compacted", metadata: ["index": "\(index)", "term": "\(term)", "bytes": "\(snapshot.data.count)"])
+        let build = stateMachine.snapshotBuilder(position: metadata)
+        loop.compacting = true
+        loop.compactionWaiters += loop.pendingCompactions
+        loop.pendingCompactions = []
+        let retain = compaction?.retainEntries ?? 0
+        loop.compaction = Task.detached { [storage, logger] () -> (any Error)? in
+            let snapshot = Snapshot(metadata: metadata, data: build())
+            do {
+                try await storage.compact(snapshot: snapshot, retain: retain)
+                logger.info("snapshot taken and log compacted", metadata: ["index": "\(index)", "term": "\(term)", "bytes": "\(snapshot.data.count)"])
+                self.enqueue(.compacted(index: index, error: nil))
+                return nil
+            } catch {
+                self.enqueue(.compacted(index: index, error: error))
+                return error
+            }
+        }
+        return true
     }
 
     private func publish(_ loop: Loop) {

@@ -15,6 +15,16 @@ public protocol RaftStateMachine: Sendable {
     func restore(_ snapshot: Snapshot)
     /// The state as of the last applied entry, which is `position.index`, as a snapshot's bytes.
     func snapshotData(position: SnapshotMetadata) -> [UInt8]
+    /// Captures the state as of the last applied entry (`position.index`) cheaply and returns the work
+    /// that serializes it, which the driver runs off its loop. The default serializes at once.
+    func snapshotBuilder(position: SnapshotMetadata) -> @Sendable () -> [UInt8]
+}
+
+extension RaftStateMachine {
+    public func snapshotBuilder(position: SnapshotMetadata) -> @Sendable () -> [UInt8] {
+        let bytes = snapshotData(position: position)
+        return { bytes }
+    }
 }
 
 /// A transport inside one process, for tests: drivers register, messages are delivered by direct

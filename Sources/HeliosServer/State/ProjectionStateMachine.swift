@@ -82,15 +82,23 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
     }
 
     func snapshotData(position: SnapshotMetadata) -> [UInt8] {
+        snapshotBuilder(position: position)()
+    }
+
+    /// Takes the state (a copy-on-write reference, O(1)) now; serializing it is the returned work.
+    func snapshotBuilder(position: SnapshotMetadata) -> @Sendable () -> [UInt8] {
         let state = inner.withLock { $0.state }
-        let snapshotPosition = SnapshotPosition(
-            index: position.index, term: position.term, voters: Array(position.configuration.voters),
-            learners: Array(position.configuration.learners))
-        do {
-            return try SnapshotWriter.bytes(state, position: snapshotPosition, createdAtMs: UInt64(Date().timeIntervalSince1970 * 1000))
-        } catch {
-            logger.error("snapshot serialization failed", metadata: ["error": "\(error)"])
-            return []
+        let logger = self.logger
+        return {
+            let snapshotPosition = SnapshotPosition(
+                index: position.index, term: position.term, voters: position.configuration.voters.sorted(),
+                learners: position.configuration.learners.sorted())
+            do {
+                return try SnapshotWriter.bytes(state, position: snapshotPosition, createdAtMs: UInt64(Date().timeIntervalSince1970 * 1000))
+            } catch {
+                logger.error("snapshot serialization failed", metadata: ["error": "\(error)"])
+                return []
+            }
         }
     }
 }
