@@ -141,6 +141,7 @@ let package = Package(
                 "HeliosProto",
                 "HeliosRaft",
                 "HeliosServer",
+                "HeliosReplication",
                 "CCRC32C",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -107,7 +107,7 @@ public final class HeliosServerNode: Sendable {
             peers: addresses.filter { $0.key != configuration.nodeID }, logger: logger)
         driver = RaftDriver(
             configuration: raftConfiguration, storage: storage, transport: raftTransport, stateMachine: stateMachine,
-            tickInterval: tickInterval, logger: logger)
+            tickInterval: tickInterval, compaction: configuration.compaction, logger: logger)
         peers = try PeerClients(addresses: addresses.filter { $0.key != configuration.nodeID })
 
         var transportConfiguration = HTTP2ServerTransport.Posix.Config.defaults

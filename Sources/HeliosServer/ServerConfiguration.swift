@@ -2,6 +2,7 @@ import GRPCCore
 import HeliosProto
 import HeliosRaft
 import HeliosReplication
+import HeliosReplication
 import HeliosState
 import Logging
 import SwiftProtobuf
@@ -18,6 +19,9 @@ public struct ServerConfiguration: Sendable {
     /// Write the initial cluster configuration (exactly one server, on a new cluster).
     public var bootstrap: Bool
     public var dataDirectory: String
+    /// When to snapshot the state and purge the log: like etcd's default (--snapshot-count 100000,
+    /// 5000 entries kept for followers that lag a little).
+    public var compaction = RaftDriver.CompactionPolicy(everyEntries: 100_000, retainEntries: 5_000)
 
     public init(nodeID: NodeID, rpcAddress: String, peers: [NodeID: String], bootstrap: Bool, dataDirectory: String) {
         self.nodeID = nodeID

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeliosRaft
+import HeliosReplication
 import HeliosServer
 import Logging
 import ServiceLifecycle
@@ -40,6 +41,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Seconds an agent may stay silent before its node is declared down.")
     var heartbeatTTL: Double = 10
 
+    @Option(help: "Applied entries between automatic snapshots (the log is purged below each, keeping 5000).")
+    var snapshotEvery: UInt64 = 100_000
+
     func validate() throws {
         guard nodeID > 0 else { throw ValidationError("--node-id must be a positive number, got \(nodeID)") }
         guard !peer.isEmpty else {
@@ -49,6 +53,7 @@ struct ServerCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error")
         }
+        guard snapshotEvery >= 1_000 else { throw ValidationError("--snapshot-every \(snapshotEvery) is below 1000 entries") }
         guard heartbeatTTL >= 1 else { throw ValidationError("--heartbeat-ttl \(heartbeatTTL) is below 1 second") }
     }
 
@@ -76,9 +81,10 @@ struct ServerCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "helios.server")
         logger[metadataKey: "server"] = "\(nodeID)"
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             nodeID: nodeID, rpcAddress: rpcAddr, peers: try parsedPeers(), bootstrap: bootstrap,
             dataDirectory: dataDir ?? "data/node\(nodeID)")
+        configuration.compaction.everyEntries = snapshotEvery
         let node: HeliosServerNode
         do {
             node = try await HeliosServerNode(
