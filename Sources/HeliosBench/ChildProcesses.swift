@@ -11,7 +11,7 @@ final class ChildProcesses: Sendable {
 
     /// Starts `binary` with output to `log`; remembers it under `name`.
     func start(_ name: String, _ binary: String, _ arguments: [String], log: String) throws {
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         output.seekToEndOfFile()
         let process = Process()

@@ -55,12 +55,12 @@ struct ClusterBenchmark: AsyncParsableCommand {
         print("| concurrency | Helios registrations/s | p50 ms | p99 ms | etcd puts/s | p50 ms | p99 ms | Helios / etcd |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for level in concurrency {
-            let leader = try await heliosCluster.leader()
+            let leader = try await heliosCluster.waitUntilAllAgree()
             let jobs = Helios_V1_Jobs.Client(wrapping: heliosCluster.clients[leader]!)
             let heliosResult = try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
                 _ = try await jobs.register(.with { $0.spec = benchSpec("c\(level)-w\(worker)-\(i)") })
             }
-            let etcdLeader = try await etcdCluster.leader()
+            let etcdLeader = try await etcdCluster.waitUntilAllAgree()
             let kv = Etcdserverpb_KV.Client(wrapping: etcdCluster.clients[etcdLeader]!)
             let value = Data(repeating: 0x61, count: 256)
             let etcdResult = try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
@@ -72,8 +72,8 @@ struct ClusterBenchmark: AsyncParsableCommand {
             print("| \(level) | \(fixed(heliosResult.throughput, 0)) | \(fixed(heliosResult.p50, 2)) | \(fixed(heliosResult.p99, 2)) | "
                 + "\(fixed(etcdResult.throughput, 0)) | \(fixed(etcdResult.p50, 2)) | \(fixed(etcdResult.p99, 2)) | "
                 + "\(fixed(heliosResult.throughput / max(etcdResult.throughput, 1), 2))x |")
-            if heliosResult.errors + etcdResult.errors > 0 {
-                print("|  | errors: \(heliosResult.errors) |  |  | errors: \(etcdResult.errors) |  |  |  |")
+            for (name, result) in [("Helios", heliosResult), ("etcd", etcdResult)] where result.errors > 0 {
+                FileHandle.standardError.write("\(name) at concurrency \(level): \(result.errors) errors, first: \(result.firstError ?? "?")\n".data(using: .utf8)!)
             }
             fflush(nil)
         }

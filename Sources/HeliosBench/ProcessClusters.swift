@@ -22,7 +22,7 @@ extension FailoverCluster {
     var ids: [UInt64] { clients.keys.sorted() }
 
     func failover() async throws -> Double {
-        let leader = try await leader()
+        let leader = try await waitUntilAllAgree()
         let survivors = ids.filter { $0 != leader }
         let clock = ContinuousClock()
         processes.kill(name(leader))
@@ -34,6 +34,7 @@ extension FailoverCluster {
             do {
                 try await write(via: target, key: "failover-\(UInt64.random(in: 0...UInt64.max))")
                 let elapsed = (clock.now - killed).microseconds / 1000
+                FileHandle.standardError.write("\(name(leader)) killed; a write was acknowledged after \(Int(elapsed)) ms; restarting it\n".data(using: .utf8)!)
                 try launch(leader, first: false)
                 try await waitUntilAllAgree()
                 return elapsed
@@ -44,11 +45,12 @@ extension FailoverCluster {
         throw BenchmarkError("no write was acknowledged within 30 s of killing leader \(leader)")
     }
 
-    /// Waits until every member reports the same leader (the restarted one has rejoined).
-    func waitUntilAllAgree() async throws {
+    /// Waits until every member reports the same leader (the restarted one has rejoined); returns it.
+    @discardableResult
+    func waitUntilAllAgree() async throws -> UInt64 {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            if (try? await leader()) != nil { return }
+            if let leader = try? await leader() { return leader }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw BenchmarkError("the members did not agree on a leader within 30 s")
