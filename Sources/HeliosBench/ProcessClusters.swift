@@ -21,6 +21,16 @@ protocol FailoverCluster: AnyObject {
 extension FailoverCluster {
     var ids: [UInt64] { clients.keys.sorted() }
 
+    /// Starts every member of a new cluster and waits for a leader.
+    func start() async throws {
+        for id in ids { try launch(id, first: true) }
+        try await waitUntilAllAgree()
+    }
+
+    func close() {
+        for client in clients.values { client.beginGracefulShutdown() }
+    }
+
     func failover() async throws -> Double {
         let leader = try await waitUntilAllAgree()
         let survivors = ids.filter { $0 != leader }
@@ -107,11 +117,6 @@ final class HeliosProcessCluster: FailoverCluster {
         try processes.start(name(id), binary, arguments, log: "\(directory)/node\(id).log")
     }
 
-    func start() async throws {
-        for id in ids { try launch(id, first: true) }
-        try await waitUntilAllAgree()
-    }
-
     func leader() async throws -> UInt64 {
         var leaders: Set<UInt64> = []
         for (id, client) in clients {
@@ -126,10 +131,6 @@ final class HeliosProcessCluster: FailoverCluster {
     func write(via id: UInt64, key: String) async throws {
         _ = try await Helios_V1_Jobs.Client(wrapping: clients[id]!).register(
             .with { $0.spec = benchSpec(key) }, options: callOptions(timeout: .milliseconds(500)))
-    }
-
-    func close() {
-        for client in clients.values { client.beginGracefulShutdown() }
     }
 }
 
@@ -177,11 +178,6 @@ final class EtcdProcessCluster: FailoverCluster {
         try processes.start(name(id), binary, arguments, log: "\(directory)/e\(id).log")
     }
 
-    func start() async throws {
-        for id in ids { try launch(id, first: true) }
-        try await waitUntilAllAgree()
-    }
-
     func leader() async throws -> UInt64 {
         var leaders: Set<UInt64> = []
         for (id, client) in clients {
@@ -202,9 +198,5 @@ final class EtcdProcessCluster: FailoverCluster {
                 $0.key = Data(key.utf8)
                 $0.value = Data(repeating: 0x61, count: 256)
             }, options: callOptions(timeout: .milliseconds(500)))
-    }
-
-    func close() {
-        for client in clients.values { client.beginGracefulShutdown() }
     }
 }

@@ -50,15 +50,7 @@ public struct SnapshotDirectory: Sendable {
     /// Stores a snapshot received as bytes (through Raft) after checking it completely.
     public func save(bytes: [UInt8]) throws -> SnapshotReader.Loaded {
         let loaded = try SnapshotReader.read(bytes: bytes, name: "received snapshot")
-        try fileSystem.createDirectory(path)
-        let name = Self.fileName(index: loaded.header.index, term: loaded.header.term)
-        let file = try fileSystem.openFile(path + "/" + name + ".tmp", create: true, readOnly: false)
-        try file.truncate(to: 0)
-        try file.write(bytes, at: 0)
-        try file.synchronize()
-        try fileSystem.rename(path + "/" + name + ".tmp", to: path + "/" + name)
-        try fileSystem.synchronizeDirectory(path)
-        try prune()
+        try write(bytes: bytes, index: loaded.header.index, term: loaded.header.term)
         return loaded
     }
 
