@@ -214,7 +214,10 @@ public final class HeliosServerNode: Sendable {
     /// Commits `event` (through the leader, wherever it is) and returns what applying it did.
     func propose(_ event: Event) async throws -> Outcome {
         let bytes: [UInt8] = try event.serializedBytes()
-        for _ in 0..<3 {
+        // While no leader is known (an election is running), wait for one for up to 3 s, looking
+        // every 20 ms so the write goes out as soon as the election ends.
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline {
             let status = driver.status
             if status?.role == .leader {
                 do {
@@ -230,12 +233,12 @@ public final class HeliosServerNode: Sendable {
                 }
             }
             guard let leader = status?.leader, leader != 0 else {
-                try await Task.sleep(for: .milliseconds(300))
+                try await Task.sleep(for: .milliseconds(20))
                 continue
             }
             return try await forward(bytes, to: leader)
         }
-        throw RPCError(code: .unavailable, message: "no leader is elected yet; retry in a few seconds")
+        throw RPCError(code: .unavailable, message: "no leader was elected within 3 s; retry in a few seconds (is a majority of the servers up?)")
     }
 
     private func forward(_ bytes: [UInt8], to leader: NodeID) async throws -> Outcome {
