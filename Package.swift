@@ -37,6 +37,9 @@ let package = Package(
 
         /// CRC32C (Castagnoli) with the SSE4.2 / ARMv8 CRC instructions and a table fallback.
         .target(name: "CCRC32C"),
+        /// fork/exec for task processes (a new process group or session, reset signals, exec errors
+        /// reported through a pipe): the parts Swift cannot do safely between fork and exec.
+        .target(name: "CSpawn"),
         /// The system liblz4 (Debian `liblz4-dev`), found with pkg-config.
         .systemLibrary(
             name: "CLZ4",
@@ -108,6 +111,19 @@ let package = Package(
             ],
             swiftSettings: heliosSwiftSettings
         ),
+        /// The node agent: fingerprint, registration, heartbeats, the allocation watch, the exec driver
+        /// (through `helios executor` processes), cgroup limits, log rotation and log streaming.
+        .target(
+            name: "HeliosAgent",
+            dependencies: [
+                "CSpawn", "HeliosAPI", "HeliosProto", "HeliosState",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: heliosSwiftSettings
+        ),
         /// The segmented append-only log: Raft log and event store in one file format.
         .target(
             name: "HeliosLog",
@@ -141,6 +157,7 @@ let package = Package(
                 "HeliosProto",
                 "HeliosRaft",
                 "HeliosServer",
+                "HeliosAgent",
                 "HeliosReplication",
                 "CCRC32C",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

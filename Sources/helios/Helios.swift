@@ -7,6 +7,6 @@ struct Helios: AsyncParsableCommand {
         commandName: "helios",
         abstract: "Helios: a workload orchestrator on a Raft-replicated, event-sourced log.",
         version: "0.1.0",
-        subcommands: [ServerCommand.self, OperatorCommand.self]
+        subcommands: [ServerCommand.self, AgentCommand.self, OperatorCommand.self, ExecutorCommand.self]
     )
 }

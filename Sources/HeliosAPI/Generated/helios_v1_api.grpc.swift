@@ -1734,12 +1734,26 @@ public enum Helios_V1_Allocations: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Logs" metadata.
+        public enum Logs: Sendable {
+            /// Request type for "Logs".
+            public typealias Input = Helios_V1_LogsRequest
+            /// Response type for "Logs".
+            public typealias Output = Helios_V1_LogChunk
+            /// Descriptor for "Logs".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "helios.v1.Allocations"),
+                method: "Logs",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "helios.v1.Allocations" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Get.descriptor,
             List.descriptor,
             Stop.descriptor,
-            Restart.descriptor
+            Restart.descriptor,
+            Logs.descriptor
         ]
     }
 }
@@ -1821,6 +1835,24 @@ extension Helios_V1_Allocations {
             request: GRPCCore.StreamingServerRequest<Helios_V1_RestartAllocationRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_WriteResult>
+
+        /// Handle the "Logs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A task's stdout or stderr, relayed from the agent that runs the allocation.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Helios_V1_LogsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Helios_V1_LogChunk` messages.
+        func logs(
+            request: GRPCCore.StreamingServerRequest<Helios_V1_LogsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_LogChunk>
     }
 
     /// Service protocol for the "helios.v1.Allocations" service.
@@ -1886,6 +1918,24 @@ extension Helios_V1_Allocations {
             request: GRPCCore.ServerRequest<Helios_V1_RestartAllocationRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Helios_V1_WriteResult>
+
+        /// Handle the "Logs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A task's stdout or stderr, relayed from the agent that runs the allocation.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Helios_V1_LogsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Helios_V1_LogChunk` messages.
+        func logs(
+            request: GRPCCore.ServerRequest<Helios_V1_LogsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_LogChunk>
     }
 
     /// Simple service protocol for the "helios.v1.Allocations" service.
@@ -1949,6 +1999,25 @@ extension Helios_V1_Allocations {
             request: Helios_V1_RestartAllocationRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Helios_V1_WriteResult
+
+        /// Handle the "Logs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A task's stdout or stderr, relayed from the agent that runs the allocation.
+        ///
+        /// - Parameters:
+        ///   - request: A `Helios_V1_LogsRequest` message.
+        ///   - response: A response stream of `Helios_V1_LogChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func logs(
+            request: Helios_V1_LogsRequest,
+            response: GRPCCore.RPCWriter<Helios_V1_LogChunk>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -1995,6 +2064,17 @@ extension Helios_V1_Allocations.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Helios_V1_WriteResult>(),
             handler: { request, context in
                 try await self.restart(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Helios_V1_Allocations.Method.Logs.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Helios_V1_LogsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Helios_V1_LogChunk>(),
+            handler: { request, context in
+                try await self.logs(
                     request: request,
                     context: context
                 )
@@ -2048,6 +2128,17 @@ extension Helios_V1_Allocations.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func logs(
+        request: GRPCCore.StreamingServerRequest<Helios_V1_LogsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_LogChunk> {
+        let response = try await self.logs(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 }
 
@@ -2103,6 +2194,23 @@ extension Helios_V1_Allocations.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func logs(
+        request: GRPCCore.ServerRequest<Helios_V1_LogsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_LogChunk> {
+        return GRPCCore.StreamingServerResponse<Helios_V1_LogChunk>(
+            metadata: [:],
+            producer: { writer in
+                try await self.logs(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -2190,6 +2298,29 @@ extension Helios_V1_Allocations {
             deserializer: some GRPCCore.MessageDeserializer<Helios_V1_WriteResult>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Helios_V1_WriteResult>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Logs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A task's stdout or stderr, relayed from the agent that runs the allocation.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Helios_V1_LogsRequest` message.
+        ///   - serializer: A serializer for `Helios_V1_LogsRequest` messages.
+        ///   - deserializer: A deserializer for `Helios_V1_LogChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func logs<Result>(
+            request: GRPCCore.ClientRequest<Helios_V1_LogsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Helios_V1_LogsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Helios_V1_LogChunk>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Helios_V1_LogChunk>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2328,6 +2459,38 @@ extension Helios_V1_Allocations {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Logs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A task's stdout or stderr, relayed from the agent that runs the allocation.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Helios_V1_LogsRequest` message.
+        ///   - serializer: A serializer for `Helios_V1_LogsRequest` messages.
+        ///   - deserializer: A deserializer for `Helios_V1_LogChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func logs<Result>(
+            request: GRPCCore.ClientRequest<Helios_V1_LogsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Helios_V1_LogsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Helios_V1_LogChunk>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Helios_V1_LogChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Helios_V1_Allocations.Method.Logs.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2429,6 +2592,33 @@ extension Helios_V1_Allocations.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Helios_V1_RestartAllocationRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Helios_V1_WriteResult>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Logs" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A task's stdout or stderr, relayed from the agent that runs the allocation.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Helios_V1_LogsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logs<Result>(
+        request: GRPCCore.ClientRequest<Helios_V1_LogsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Helios_V1_LogChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.logs(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Helios_V1_LogsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Helios_V1_LogChunk>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2548,6 +2738,37 @@ extension Helios_V1_Allocations.ClientProtocol {
             metadata: metadata
         )
         return try await self.restart(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Logs" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A task's stdout or stderr, relayed from the agent that runs the allocation.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logs<Result>(
+        _ message: Helios_V1_LogsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Helios_V1_LogChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Helios_V1_LogsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.logs(
             request: request,
             options: options,
             onResponse: handleResponse
@@ -5192,6 +5413,325 @@ extension Helios_V1_Operator.ClientProtocol {
             metadata: metadata
         )
         return try await self.clusterInfo(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// MARK: - helios.v1.AgentClient
+
+/// Namespace containing generated types for the "helios.v1.AgentClient" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Helios_V1_AgentClient: Sendable {
+    /// Service descriptor for the "helios.v1.AgentClient" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "helios.v1.AgentClient")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "Logs" metadata.
+        public enum Logs: Sendable {
+            /// Request type for "Logs".
+            public typealias Input = Helios_V1_LogsRequest
+            /// Response type for "Logs".
+            public typealias Output = Helios_V1_LogChunk
+            /// Descriptor for "Logs".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "helios.v1.AgentClient"),
+                method: "Logs",
+                type: .serverStreaming
+            )
+        }
+        /// Descriptors for all methods in the "helios.v1.AgentClient" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            Logs.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "helios.v1.AgentClient" service.
+    public static let helios_v1_AgentClient = GRPCCore.ServiceDescriptor(fullyQualifiedService: "helios.v1.AgentClient")
+}
+
+// MARK: helios.v1.AgentClient (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Helios_V1_AgentClient {
+    /// Streaming variant of the service protocol for the "helios.v1.AgentClient" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Served by each agent on its --client-rpc-addr (the address it registers as its node's address).
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "Logs" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Helios_V1_LogsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Helios_V1_LogChunk` messages.
+        func logs(
+            request: GRPCCore.StreamingServerRequest<Helios_V1_LogsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_LogChunk>
+    }
+
+    /// Service protocol for the "helios.v1.AgentClient" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Served by each agent on its --client-rpc-addr (the address it registers as its node's address).
+    public protocol ServiceProtocol: Helios_V1_AgentClient.StreamingServiceProtocol {
+        /// Handle the "Logs" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Helios_V1_LogsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Helios_V1_LogChunk` messages.
+        func logs(
+            request: GRPCCore.ServerRequest<Helios_V1_LogsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_LogChunk>
+    }
+
+    /// Simple service protocol for the "helios.v1.AgentClient" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Served by each agent on its --client-rpc-addr (the address it registers as its node's address).
+    public protocol SimpleServiceProtocol: Helios_V1_AgentClient.ServiceProtocol {
+        /// Handle the "Logs" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Helios_V1_LogsRequest` message.
+        ///   - response: A response stream of `Helios_V1_LogChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func logs(
+            request: Helios_V1_LogsRequest,
+            response: GRPCCore.RPCWriter<Helios_V1_LogChunk>,
+            context: GRPCCore.ServerContext
+        ) async throws
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Helios_V1_AgentClient.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Helios_V1_AgentClient.Method.Logs.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Helios_V1_LogsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Helios_V1_LogChunk>(),
+            handler: { request, context in
+                try await self.logs(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Helios_V1_AgentClient.ServiceProtocol {
+    public func logs(
+        request: GRPCCore.StreamingServerRequest<Helios_V1_LogsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_LogChunk> {
+        let response = try await self.logs(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Helios_V1_AgentClient.SimpleServiceProtocol {
+    public func logs(
+        request: GRPCCore.ServerRequest<Helios_V1_LogsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Helios_V1_LogChunk> {
+        return GRPCCore.StreamingServerResponse<Helios_V1_LogChunk>(
+            metadata: [:],
+            producer: { writer in
+                try await self.logs(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+}
+
+// MARK: helios.v1.AgentClient (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Helios_V1_AgentClient {
+    /// Generated client protocol for the "helios.v1.AgentClient" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Served by each agent on its --client-rpc-addr (the address it registers as its node's address).
+    public protocol ClientProtocol: Sendable {
+        /// Call the "Logs" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Helios_V1_LogsRequest` message.
+        ///   - serializer: A serializer for `Helios_V1_LogsRequest` messages.
+        ///   - deserializer: A deserializer for `Helios_V1_LogChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func logs<Result>(
+            request: GRPCCore.ClientRequest<Helios_V1_LogsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Helios_V1_LogsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Helios_V1_LogChunk>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Helios_V1_LogChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "helios.v1.AgentClient" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Served by each agent on its --client-rpc-addr (the address it registers as its node's address).
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "Logs" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Helios_V1_LogsRequest` message.
+        ///   - serializer: A serializer for `Helios_V1_LogsRequest` messages.
+        ///   - deserializer: A deserializer for `Helios_V1_LogChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func logs<Result>(
+            request: GRPCCore.ClientRequest<Helios_V1_LogsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Helios_V1_LogsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Helios_V1_LogChunk>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Helios_V1_LogChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Helios_V1_AgentClient.Method.Logs.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Helios_V1_AgentClient.ClientProtocol {
+    /// Call the "Logs" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Helios_V1_LogsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logs<Result>(
+        request: GRPCCore.ClientRequest<Helios_V1_LogsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Helios_V1_LogChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.logs(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Helios_V1_LogsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Helios_V1_LogChunk>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Helios_V1_AgentClient.ClientProtocol {
+    /// Call the "Logs" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logs<Result>(
+        _ message: Helios_V1_LogsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Helios_V1_LogChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Helios_V1_LogsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.logs(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -513,6 +513,46 @@ public nonisolated struct Helios_V1_RestartAllocationRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Helios_V1_LogsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// A full id or a unique prefix.
+  public var allocationID: String = String()
+
+  /// The task (may be empty when the group has one task).
+  public var task: String = String()
+
+  /// stderr instead of stdout.
+  public var stderr: Bool = false
+
+  /// Keep streaming as the task writes (across log rotation) until the caller cancels.
+  public var follow: Bool = false
+
+  /// Start with the last N lines (0: from the beginning of the oldest retained file).
+  public var tailLines: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Helios_V1_LogChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var data: Data = Data()
+
+  /// The log file the bytes come from (e.g. web.stdout.3).
+  public var file: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Helios_V1_ListNodesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1968,6 +2008,91 @@ nonisolated extension Helios_V1_RestartAllocationRequest: SwiftProtobuf.Message,
   public static func ==(lhs: Helios_V1_RestartAllocationRequest, rhs: Helios_V1_RestartAllocationRequest) -> Bool {
     if lhs.allocationID != rhs.allocationID {return false}
     if lhs.task != rhs.task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Helios_V1_LogsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LogsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}allocation_id\0\u{1}task\0\u{1}stderr\0\u{1}follow\0\u{3}tail_lines\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.allocationID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.task) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.stderr) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.follow) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.tailLines) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.allocationID.isEmpty {
+      try visitor.visitSingularStringField(value: self.allocationID, fieldNumber: 1)
+    }
+    if !self.task.isEmpty {
+      try visitor.visitSingularStringField(value: self.task, fieldNumber: 2)
+    }
+    if self.stderr != false {
+      try visitor.visitSingularBoolField(value: self.stderr, fieldNumber: 3)
+    }
+    if self.follow != false {
+      try visitor.visitSingularBoolField(value: self.follow, fieldNumber: 4)
+    }
+    if self.tailLines != 0 {
+      try visitor.visitSingularUInt32Field(value: self.tailLines, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Helios_V1_LogsRequest, rhs: Helios_V1_LogsRequest) -> Bool {
+    if lhs.allocationID != rhs.allocationID {return false}
+    if lhs.task != rhs.task {return false}
+    if lhs.stderr != rhs.stderr {return false}
+    if lhs.follow != rhs.follow {return false}
+    if lhs.tailLines != rhs.tailLines {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Helios_V1_LogChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LogChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}data\0\u{1}file\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.file) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 1)
+    }
+    if !self.file.isEmpty {
+      try visitor.visitSingularStringField(value: self.file, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Helios_V1_LogChunk, rhs: Helios_V1_LogChunk) -> Bool {
+    if lhs.data != rhs.data {return false}
+    if lhs.file != rhs.file {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,4 +1,5 @@
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import HeliosAPI
 import HeliosProto
 import HeliosRaft
@@ -81,5 +82,33 @@ struct AllocationsService: Helios_V1_Allocations.SimpleServiceProtocol {
             }
         }).requireApplied()
         return .with { $0.index = outcome.index }
+    }
+
+    func logs(request: Helios_V1_LogsRequest, response: RPCWriter<Helios_V1_LogChunk>, context: ServerContext) async throws {
+        let (allocation, address) = try await node.read(stale: true) { state -> (Allocation, String) in
+            let allocation = try RequestChecks.allocation(request.allocationID, in: state)
+            guard let agent = state.nodes[allocation.nodeID] else {
+                throw RPCError(code: .notFound, message: "node \(allocation.nodeID) of allocation \(allocation.id) is not registered")
+            }
+            return (allocation, agent.address)
+        }
+        guard let target = PeerAddress(address) else {
+            throw RPCError(code: .failedPrecondition, message: "node \(allocation.nodeID) registered no client address ('\(address)'); cannot reach its agent")
+        }
+        var forwarded = request
+        forwarded.allocationID = allocation.id
+        do {
+            try await withGRPCClient(transport: try target.clientTransport()) { client in
+                var options = CallOptions.defaults
+                options.waitForReady = false
+                try await Helios_V1_AgentClient.Client(wrapping: client).logs(forwarded, options: options) { stream in
+                    for try await chunk in stream.messages { try await response.write(chunk) }
+                }
+            }
+        } catch let error as RPCError where error.code == .unavailable {
+            throw RPCError(
+                code: .unavailable,
+                message: "the agent of node \(allocation.nodeID) at \(address) is unreachable (\(error.message)); is it running?")
+        }
     }
 }
