@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "HeliosLog", targets: ["HeliosLog"]),
         .library(name: "HeliosCompression", targets: ["HeliosCompression"]),
         .library(name: "HeliosTesting", targets: ["HeliosTesting"]),
+        .library(name: "HeliosClient", targets: ["HeliosClient"]),
         .executable(name: "helios", targets: ["helios"]),
         .executable(name: "helios-bench", targets: ["HeliosBench"]),
         .executable(name: "helios-simulate", targets: ["HeliosSimulator"]),
@@ -29,8 +30,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // MARK: C shims
@@ -116,11 +117,23 @@ let package = Package(
         .target(
             name: "HeliosAgent",
             dependencies: [
-                "CSpawn", "HeliosAPI", "HeliosProto", "HeliosState",
+                "CSpawn", "HeliosAPI", "HeliosClient", "HeliosProto", "HeliosState",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: heliosSwiftSettings
+        ),
+        /// The embeddable Swift client (every public RPC, failover, leader hints, retries) and job files.
+        .target(
+            name: "HeliosClient",
+            dependencies: [
+                "HeliosAPI", "HeliosProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: heliosSwiftSettings
         ),
@@ -158,8 +171,11 @@ let package = Package(
                 "HeliosRaft",
                 "HeliosServer",
                 "HeliosAgent",
+                "HeliosClient",
+                "HeliosAPI",
                 "HeliosReplication",
                 "CCRC32C",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -236,6 +252,23 @@ let package = Package(
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(
+            name: "HeliosClientTests",
+            dependencies: ["helios", "HeliosClient", "HeliosServer", "HeliosAPI", "HeliosProto", "HeliosTesting",
+                           .product(name: "GRPCCore", package: "grpc-swift-2"),
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosAgentTests",
+            dependencies: ["helios", "HeliosAgent", "HeliosServer", "HeliosAPI", "HeliosProto", "HeliosTesting",
+                           .product(name: "GRPCCore", package: "grpc-swift-2"),
+                           .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
             name: "HeliosSchedulerTests",
             dependencies: ["HeliosScheduler", "HeliosState", "HeliosProto", "HeliosTesting",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -258,7 +291,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeliosCLITests",
-            dependencies: ["helios", "HeliosLog", "HeliosState", "HeliosRaft", "HeliosTesting",
+            dependencies: ["helios", "HeliosLog", "HeliosState", "HeliosRaft", "HeliosTesting", "HeliosClient",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: heliosSwiftSettings

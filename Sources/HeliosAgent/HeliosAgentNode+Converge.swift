@@ -80,6 +80,7 @@ extension HeliosAgentNode {
         }
         let attach = executorStates(of: allocation.id)
         runners.withLock { $0[allocation.id] = runner }
+        followState.setActive(allocation.id, true)
         logger.info(attach.isEmpty ? "starting allocation" : "re-attaching to allocation", metadata: [
             "allocation": "\(allocation.id)", "job": "\(allocation.jobID)", "group": "\(allocation.taskGroup)",
         ])
@@ -87,6 +88,7 @@ extension HeliosAgentNode {
             await runner.run(attach: attach)
             self.finished.withLock { _ = $0.insert(allocation.id) }
             self.runners.withLock { _ = $0.removeValue(forKey: allocation.id) }
+            self.followState.setActive(allocation.id, false)
         }
     }
 

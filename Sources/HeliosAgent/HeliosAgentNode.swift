@@ -23,6 +23,8 @@ public final class HeliosAgentNode: Sendable {
     let pendingUpdates = Mutex<[String: Helios_V1_AllocationUpdate]>([:])
     let heartbeatInterval = Mutex<Duration>(.seconds(3))
     let stopping = Atomic<Bool>(false)
+    /// Which allocations run here, for the log service's follows.
+    let followState = LogFollowState()
     let clientServer: GRPCServer<HTTP2ServerTransport.Posix>
     let clientTransport: HTTP2ServerTransport.Posix
     /// Job specs by job id and version (allocations name them; the agent fetches each once).
@@ -45,20 +47,25 @@ public final class HeliosAgentNode: Sendable {
         transportConfiguration.http2.maxConcurrentStreams = 1024
         clientTransport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: transportConfiguration)
-        clientServer = GRPCServer(transport: clientTransport, services: [AgentClientService(allocationsDirectory: allocationsDirectory)])
+        clientServer = GRPCServer(transport: clientTransport, services: [AgentClientService(allocationsDirectory: allocationsDirectory, followState: followState)])
     }
 
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
     /// Runs until ``shutdown()``.
     public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.clientServer.serve() }
-            group.addTask { await self.runSession() }
-            group.addTask { await self.runReporter() }
-            try await group.next()
+        // Cancellation (e.g. a service group tearing down after another service failed) is a shutdown.
+        try await withTaskCancellationHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.clientServer.serve() }
+                group.addTask { await self.runSession() }
+                group.addTask { await self.runReporter() }
+                try await group.next()
+                self.shutdown()
+                while let _ = try? await group.next() {}
+            }
+        } onCancel: {
             self.shutdown()
-            while let _ = try? await group.next() {}
         }
         if configuration.stopTasksOnShutdown {
             for runner in runners.withLock({ Array($0.values) }) { runner.stop() }
@@ -69,6 +76,7 @@ public final class HeliosAgentNode: Sendable {
     /// Stops the agent; its tasks keep running unless the configuration says otherwise.
     public func shutdown() {
         guard !stopping.exchange(true, ordering: .relaxed) else { return }
+        followState.stop()
         clientServer.beginGracefulShutdown()
     }
 

@@ -7,6 +7,9 @@ struct Helios: AsyncParsableCommand {
         commandName: "helios",
         abstract: "Helios: a workload orchestrator on a Raft-replicated, event-sourced log.",
         version: "0.1.0",
-        subcommands: [ServerCommand.self, AgentCommand.self, OperatorCommand.self, ExecutorCommand.self]
+        subcommands: [
+            JobCommand.self, AllocCommand.self, NodeCommand.self, EventsCommand.self, DevCommand.self, ServerCommand.self, AgentCommand.self,
+            OperatorCommand.self, ExecutorCommand.self,
+        ]
     )
 }

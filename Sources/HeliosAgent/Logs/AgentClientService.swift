@@ -5,9 +5,11 @@ import HeliosProto
 import SwiftProtobuf
 
 /// `helios.v1.AgentClient` on the agent's client RPC address: streams task logs from the rotated
-/// files, following them across rotation when asked (like `nomad alloc logs -f`).
+/// files, following them across rotation when asked (like `nomad alloc logs -f`) until the allocation
+/// stops running here or the agent shuts down.
 struct AgentClientService: Helios_V1_AgentClient.SimpleServiceProtocol {
     let allocationsDirectory: String
+    let followState: LogFollowState
 
     func logs(request: Helios_V1_LogsRequest, response: RPCWriter<Helios_V1_LogChunk>, context: ServerContext) async throws {
         let allocation = try resolveAllocation(request.allocationID)
@@ -15,6 +17,7 @@ struct AgentClientService: Helios_V1_AgentClient.SimpleServiceProtocol {
         let task = try resolveTask(request.task, allocation: allocation, logs: logs)
         let reader = LogReader(directory: logs, task: task, stream: request.stderr ? "stderr" : "stdout")
         var position = reader.startForTail(lines: Int(request.tailLines))
+        var sawFinished = false
         while !Task.isCancelled {
             if position == nil { position = reader.startForTail(lines: 0) }
             if let start = position {
@@ -28,7 +31,13 @@ struct AgentClientService: Helios_V1_AgentClient.SimpleServiceProtocol {
                 position = next
                 if !chunks.isEmpty { continue }
             }
-            guard request.follow else { return }
+            guard request.follow, !followState.isStopping else { return }
+            if !followState.isActive(allocation) {
+                // Finished: read once more (bytes written just before the end), then end the stream.
+                if sawFinished { return }
+                sawFinished = true
+                continue
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
     }

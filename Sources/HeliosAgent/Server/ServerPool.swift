@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import HeliosClient
 import Logging
 import Synchronization
 
@@ -34,12 +35,12 @@ final class ServerPool: Sendable {
 
     /// Parses `host:port` or `http://host:port`.
     static func parse(_ text: String) throws -> (String, Int) {
-        var rest = Substring(text)
-        for scheme in ["http://", "https://"] where rest.hasPrefix(scheme) { rest = rest.dropFirst(scheme.count) }
-        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port),
-            colon != rest.startIndex
-        else { throw AgentError("server address '\(text)' is not host:port (e.g. 127.0.0.1:50051)") }
-        return (String(rest[..<colon]), port)
+        do {
+            let address = try ServerAddress(parsing: text)
+            return (address.host, address.port)
+        } catch {
+            throw AgentError(error.message)
+        }
     }
 
     var addresses: [String] { servers.map(\.address) }

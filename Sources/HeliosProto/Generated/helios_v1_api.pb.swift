@@ -679,6 +679,9 @@ public nonisolated struct Helios_V1_EventStreamRequest: Sendable {
   /// Only events about this key (a job, node, evaluation or allocation id).
   public var key: String = String()
 
+  /// End the stream after the events already applied when the call arrived (no live events).
+  public var backlogOnly: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2322,7 +2325,7 @@ nonisolated extension Helios_V1_NodeEligibilityRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Helios_V1_EventStreamRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EventStreamRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_index\0\u{1}topics\0\u{1}key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_index\0\u{1}topics\0\u{1}key\0\u{3}backlog_only\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2333,6 +2336,7 @@ nonisolated extension Helios_V1_EventStreamRequest: SwiftProtobuf.Message, Swift
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterIndex) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.topics) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.backlogOnly) }()
       default: break
       }
     }
@@ -2348,6 +2352,9 @@ nonisolated extension Helios_V1_EventStreamRequest: SwiftProtobuf.Message, Swift
     if !self.key.isEmpty {
       try visitor.visitSingularStringField(value: self.key, fieldNumber: 3)
     }
+    if self.backlogOnly != false {
+      try visitor.visitSingularBoolField(value: self.backlogOnly, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2355,6 +2362,7 @@ nonisolated extension Helios_V1_EventStreamRequest: SwiftProtobuf.Message, Swift
     if lhs.afterIndex != rhs.afterIndex {return false}
     if lhs.topics != rhs.topics {return false}
     if lhs.key != rhs.key {return false}
+    if lhs.backlogOnly != rhs.backlogOnly {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

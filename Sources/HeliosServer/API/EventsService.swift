@@ -69,6 +69,7 @@ struct EventsService: Helios_V1_Events.SimpleServiceProtocol {
             next = last + 1
         }
         last = max(last, applied)
+        if request.backlogOnly { return }
 
         for await change in live {
             if Task.isCancelled { break }

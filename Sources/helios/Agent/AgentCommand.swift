@@ -56,18 +56,11 @@ struct AgentCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try parsedMeta()
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error")
-        }
+        try CLILogging.validate(logLevel)
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        CLILogging.bootstrap(logLevel, default: .info)
         var logger = Logger(label: "helios.agent")
         logger[metadataKey: "node"] = "\(nodeID)"
         let servers = serverAddr.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }

@@ -4,8 +4,8 @@ import ArgumentParser
 struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "operator",
-        abstract: "Operate a Helios data directory or cluster.",
-        subcommands: [LogCommand.self, SnapshotCommand.self, StateCommand.self]
+        abstract: "Operate a Helios cluster (raft, snapshot save) or a data directory (log, snapshot, state; offline).",
+        subcommands: [RaftCommand.self, LogCommand.self, SnapshotCommand.self, StateCommand.self]
     )
 }
 

@@ -10,8 +10,8 @@ import Logging
 /// `helios operator snapshot ...`
 struct SnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "snapshot", abstract: "Inspect snapshot files and compact a data directory (offline).",
-        subcommands: [SnapshotInspectCommand.self, SnapshotCompactCommand.self])
+        commandName: "snapshot", abstract: "Save a running cluster's snapshot, restore one, inspect snapshot files, compact a data directory.",
+        subcommands: [SnapshotSaveCommand.self, SnapshotRestoreCommand.self, SnapshotInspectCommand.self, SnapshotCompactCommand.self])
 }
 
 /// `helios operator snapshot inspect FILE`

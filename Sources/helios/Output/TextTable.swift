@@ -21,7 +21,7 @@ struct TextTable {
         var widths = [Int](repeating: 0, count: header.count)
         for row in all {
             for (column, cell) in row.enumerated() where column < widths.count {
-                widths[column] = max(widths[column], cell.count)
+                widths[column] = max(widths[column], cell.visibleCount)
             }
         }
         return (includeHeader ? all : rows).map { row in
@@ -33,9 +33,26 @@ struct TextTable {
 }
 
 extension String {
-    /// Pads with `pad` (or truncates) to `length` characters.
+    /// Pads with `pad` to `length` visible characters (color escape sequences take no room).
     func padding(toLength length: Int, withPad pad: Character, startingAt _: Int) -> String {
-        count >= length ? self : self + String(repeating: pad, count: length - count)
+        visibleCount >= length ? self : self + String(repeating: pad, count: length - visibleCount)
+    }
+
+    /// The number of characters a terminal shows: ANSI color sequences (`ESC [ ... m`) excluded.
+    var visibleCount: Int {
+        guard contains("\u{1B}") else { return count }
+        var visible = 0
+        var inEscape = false
+        for character in self {
+            if inEscape {
+                if character == "m" { inEscape = false }
+            } else if character == "\u{1B}" {
+                inEscape = true
+            } else {
+                visible += 1
+            }
+        }
+        return visible
     }
 }
 

@@ -50,9 +50,7 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("no --peer given; list every server of the cluster, e.g. --peer \(nodeID)=\(rpcAddr)")
         }
         _ = try parsedPeers()
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error")
-        }
+        try CLILogging.validate(logLevel)
         guard snapshotEvery >= 1_000 else { throw ValidationError("--snapshot-every \(snapshotEvery) is below 1000 entries") }
         guard heartbeatTTL >= 1 else { throw ValidationError("--heartbeat-ttl \(heartbeatTTL) is below 1 second") }
     }
@@ -73,12 +71,7 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        CLILogging.bootstrap(logLevel, default: .info)
         var logger = Logger(label: "helios.server")
         logger[metadataKey: "server"] = "\(nodeID)"
         var configuration = ServerConfiguration(
