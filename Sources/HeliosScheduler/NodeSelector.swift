@@ -19,6 +19,9 @@ struct NodeSelector {
     /// Allocations of this job per value of each spread attribute.
     var spreadCounts: [String: [String: Int]] = [:]
     var placedCount = 0
+    /// Where the next selection starts in `order` (as Nomad's source iterator, it continues where the
+    /// last one stopped, so successive placements see different nodes, not the same first few).
+    var cursor = 0
 
     init(state: ClusterState, job: JobSpec, seed: UInt64) {
         self.state = state
@@ -70,7 +73,13 @@ struct NodeSelector {
         var tooLittleCPU = 0
         var tooLittleMemory = 0
         var candidates: [(node: NodeInfo, score: Double)] = []
-        for node in order {
+        // Spreads need to see every value to even out (Nomad likewise widens its limit for spreads).
+        let limit = group.spreads.isEmpty ? self.limit : max(self.limit, min(order.count, 100))
+        var examined = 0
+        defer { if !order.isEmpty { cursor = (cursor + examined) % order.count } }
+        for step in 0..<order.count {
+            let node = order[(cursor + step) % order.count]
+            examined = step + 1
             if let failed = constraints.first(where: { !ConstraintMatcher.matches($0, node) }) {
                 filteredByConstraint[failed.attribute, default: 0] += 1
                 continue

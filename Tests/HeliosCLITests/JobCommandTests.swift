@@ -1,5 +1,6 @@
 import Foundation
 import HeliosTesting
+import Synchronization
 import Testing
 
 /// The built `helios` CLI against a cluster of real server and agent processes on loopback.
@@ -110,14 +111,27 @@ struct JobCommandTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let collected = Mutex("")
+        let reader = output.fileHandleForReading
+        let pump = Task.detached {
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                collected.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
+        }
+        // The banner appears once the agent is ready.
+        try await waitFor("the dev banner", timeout: .seconds(30)) { collected.withLock { $0.contains("Stop with Ctrl-C") } }
         let address = "127.0.0.1:\(ports[0])"
         let run = try await runHelios(["job", "run", "--name", "hello", "--server-addr", address, "echo", "--", "hi from dev"])
+        #expect(run.stdout.contains("1 allocation(s) complete"), "\(run.stdout)")
         #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
         let logs = try await runHelios(["job", "logs", "hello", "--server-addr", address])
         #expect(logs.stdout.contains("hi from dev"), "\(logs.stdout) \(logs.stderr)")
         kill(process.processIdentifier, SIGINT)
         try await waitFor("helios dev to exit", timeout: .seconds(15)) { !process.isRunning }
-        let banner = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        await pump.value
+        let banner = collected.withLock { $0 }
         #expect(banner.contains("helios job run"), "\(banner)")
         let data = try #require(banner.split(separator: " ").first { $0.contains("helios-dev-") }.map { String($0.split(separator: "\n")[0]) })
         #expect(!FileManager.default.fileExists(atPath: data), "\(data) removed on exit")

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import HeliosAgent
+import HeliosClient
+import HeliosProto
 import HeliosServer
 import Logging
 import ServiceLifecycle
@@ -47,14 +49,30 @@ struct DevCommand: AsyncParsableCommand {
                 nodeID: "dev", servers: [rpcAddr], clientRPCAddress: clientRpcAddr, dataDirectory: directory + "/agent",
                 name: "dev", stopTasksOnShutdown: temporary),
             logger: logger)
-        print("""
+        let banner = """
             ==> Helios dev cluster: server at \(rpcAddr), agent "dev" (logs at \(clientRpcAddr)), data in \(directory)\(temporary ? " (removed on exit)" : "")
                 Try:  helios job run --name hello echo -- 'Hello from Helios'
                       helios job logs hello
                       helios job init && helios job run example.yaml
                 Stop with Ctrl-C.
-            """)
-        fflush(nil)
+            """
+        // Print the banner once the agent is ready, so the first job submitted has a node to run on.
+        let address = rpcAddr
+        let announce = Task {
+            if let client = try? HeliosClient(addresses: [address]) {
+                defer { client.close() }
+                let deadline = ContinuousClock.now + .seconds(15)
+                while ContinuousClock.now < deadline, !Task.isCancelled {
+                    if (try? await client.node("dev", stale: true).node.status) == .ready { break }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            if !Task.isCancelled {
+                print(banner)
+                fflush(nil)
+            }
+        }
+        defer { announce.cancel() }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: ServerService(node: server)), .init(service: AgentService(agent: agent))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -50,6 +50,14 @@ struct PlacementMonitor {
                 print("==> Evaluation \"\(Format.short(evaluation))\" \(status): not every allocation could be placed")
                 return .failed
             }
+            // Placement failures leave a blocked evaluation behind (it places them when capacity appears).
+            if evaluationRecord.status == .complete,
+                let blocked = response.evaluations.first(where: { $0.previousEvaluation == evaluation && $0.status == .blocked })
+            {
+                print("==> Placement failures: \(evaluationRecord.statusDescription.isEmpty ? "not every allocation could be placed" : evaluationRecord.statusDescription)")
+                print("    Evaluation \"\(Format.short(blocked.id))\" waits for capacity and places them when it appears (see 'helios node status')")
+                return .failed
+            }
             if evaluationRecord.status == .complete || evaluationRecord.status == .canceled {
                 let finished = type == .batch
                     ? mine.allSatisfy { [.complete, .failed, .lost].contains($0.clientStatus) }

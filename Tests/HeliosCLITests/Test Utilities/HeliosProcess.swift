@@ -9,10 +9,11 @@ struct ProcessOutput {
 }
 
 /// Runs the built `helios` binary with `arguments`, killing it (by pid) if it outlives `timeout`.
-func runHelios(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> ProcessOutput {
+func runHelios(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> ProcessOutput {
     let process = Process()
     process.executableURL = heliosBinary()
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let stdout = Pipe()
     let stderr = Pipe()
     process.standardOutput = stdout

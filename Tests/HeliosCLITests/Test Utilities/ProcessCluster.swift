@@ -68,9 +68,9 @@ final class ProcessCluster: Sendable {
         processes.withLock { $0.append((name, process)) }
     }
 
-    /// Runs the CLI against this cluster.
+    /// Runs the CLI against this cluster (addressed through HELIOS_ADDR, as a user would set it).
     func helios(_ arguments: [String], timeout: Duration = .seconds(120)) async throws -> ProcessOutput {
-        try await runHelios(arguments + ["--server-addr", serverAddresses], timeout: timeout)
+        try await runHelios(arguments, environment: ["HELIOS_ADDR": serverAddresses], timeout: timeout)
     }
 
     func shutdown(dumpLogs: Bool) async {
