@@ -1,3 +1,5 @@
+import Foundation
+
 /// How a `helios agent` runs.
 public struct AgentConfiguration: Sendable {
     /// The node's id (unique in the cluster).
@@ -23,7 +25,9 @@ public struct AgentConfiguration: Sendable {
         self.nodeID = nodeID
         self.servers = servers
         self.clientRPCAddress = clientRPCAddress
-        self.dataDirectory = dataDirectory
+        // Absolute: executors run with "/" as their working directory and must find the same files.
+        self.dataDirectory = dataDirectory.hasPrefix("/")
+            ? dataDirectory : FileManager.default.currentDirectoryPath + "/" + dataDirectory
         self.name = name ?? nodeID
         self.datacenter = datacenter
         self.meta = meta

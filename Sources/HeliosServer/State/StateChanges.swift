@@ -21,23 +21,34 @@ struct AppliedChange: Sendable {
 
 /// Fans applied changes out to subscribers (event streams, allocation watches).
 final class StateChanges: Sendable {
-    private let subscribers = Mutex<[Int: AsyncStream<AppliedChange>.Continuation]>([:])
+    /// The subscribers, or nil once ``finish()`` ran (later subscribers get an ended stream, so a
+    /// handler that subscribes during shutdown cannot wait forever and hold the server's drain up).
+    private let subscribers = Mutex<[Int: AsyncStream<AppliedChange>.Continuation]?>([:])
     private let nextID = Atomic<Int>(0)
 
     /// A stream of changes from now on; ends when the subscriber stops iterating.
     func subscribe() -> AsyncStream<AppliedChange> {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncStream.makeStream(of: AppliedChange.self, bufferingPolicy: .bufferingNewest(100_000))
-        continuation.onTermination = { [weak self] _ in _ = self?.subscribers.withLock { $0.removeValue(forKey: id) } }
-        subscribers.withLock { $0[id] = continuation }
+        continuation.onTermination = { [weak self] _ in _ = self?.subscribers.withLock { $0?.removeValue(forKey: id) } }
+        let added = subscribers.withLock { subscribers -> Bool in
+            guard subscribers != nil else { return false }
+            subscribers?[id] = continuation
+            return true
+        }
+        if !added { continuation.finish() }
         return stream
     }
 
     func publish(_ change: AppliedChange) {
-        for continuation in subscribers.withLock({ Array($0.values) }) { continuation.yield(change) }
+        for continuation in subscribers.withLock({ Array(($0 ?? [:]).values) }) { continuation.yield(change) }
     }
 
     func finish() {
-        for continuation in subscribers.withLock({ Array($0.values) }) { continuation.finish() }
+        let ended = subscribers.withLock { subscribers -> [AsyncStream<AppliedChange>.Continuation] in
+            defer { subscribers = nil }
+            return Array((subscribers ?? [:]).values)
+        }
+        for continuation in ended { continuation.finish() }
     }
 }

@@ -95,6 +95,10 @@ struct SnapshotRestoreCommand: AsyncParsableCommand {
         let snapshots = SnapshotDirectory(path: dataDirectory + "/snapshots", logger: Logger(label: "helios.restore"))
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
         try snapshots.write(bytes: bytes, index: loaded.header.index, term: loaded.header.term)
+        // The log starts right after the snapshot (an empty base segment at index + 1).
+        let log = try SegmentedLog.open(directory: logDirectory)
+        try await log.purgePrefix(through: loaded.header.index)
+        await log.close()
         try HardStateFile(directory: dataDirectory).save(.init(term: loaded.header.term, votedFor: 0, commitIndex: loaded.header.index))
         print("Restored snapshot at index \(loaded.header.index) (term \(loaded.header.term)) into \(dataDirectory): "
               + "\(loaded.state.jobs.count) jobs, \(loaded.state.nodes.count) nodes, \(loaded.state.allocations.count) allocations")

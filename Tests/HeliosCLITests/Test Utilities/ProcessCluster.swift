@@ -47,7 +47,7 @@ final class ProcessCluster: Sendable {
         }
         for (i, port) in agentPorts.enumerated() {
             try launch("agent\(i + 1)", ["agent", "--node-id", "agent\(i + 1)", "--server-addr", serverAddresses, "--client-rpc-addr", "127.0.0.1:\(port)",
-                                         "--data-dir", directory.appending("agent\(i + 1)"), "--stop-tasks-on-shutdown"])
+                                         "--data-dir", "agent\(i + 1)", "--stop-tasks-on-shutdown"])  // relative to the cluster directory
         }
         try await waitFor("\(agentPorts.count) ready agents", timeout: .seconds(30)) {
             let output = try? await runHelios(["node", "list", "--server-addr", self.serverAddresses], timeout: .seconds(10))
@@ -59,6 +59,7 @@ final class ProcessCluster: Sendable {
         let process = Process()
         process.executableURL = heliosBinary()
         process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
         let log = directory.appending("\(name).log")
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
