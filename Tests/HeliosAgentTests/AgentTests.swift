@@ -3,6 +3,7 @@ import GRPCCore
 import HeliosAgent
 import HeliosAPI
 import HeliosProto
+import HeliosTesting
 import SwiftProtobuf
 import Testing
 
@@ -94,6 +95,34 @@ struct AgentTests {
             // A bad working directory is reported the same way, and the agent still runs the next job.
             _ = try await cluster.jobs.register(.with { $0.spec = taskJob("fine", command: "/bin/true") })
             _ = try await cluster.waitForAllocations("fine", "complete") { $0.first?.clientStatus == .complete }
+        }
+    }
+
+    @Test func aTaskRunsAsItsUserInADirectoryItOwns() async throws {
+        guard getuid() == 0, getpwnam("nobody") != nil else {
+            Issue.record("switching users needs root and a 'nobody' user; this test cannot check it here")
+            return
+        }
+        try await AgentCluster.with { cluster in
+            // Let other users traverse to the task directory (temporary directories are 0700).
+            chmod(cluster.directory.path, 0o755)
+            try await cluster.startAgent("a1")
+            _ = try await cluster.jobs.register(.with {
+                $0.spec = taskJob("who", command: "/bin/sh", ["-c", "id -un; touch owned && echo wrote"]) { $0.tasks[0].user = "nobody" }
+            })
+            let done = try await cluster.waitForAllocations("who", "complete") { [.complete, .failed].contains($0.first?.clientStatus) }
+            #expect(done[0].clientStatus == .complete, "\(done[0].taskStates)")
+            #expect(try await logs(cluster, done[0].id) == "nobody\nwrote\n")
+            _ = try await cluster.jobs.register(.with {
+                $0.spec = taskJob("ghost", command: "/bin/true") {
+                    $0.tasks[0].user = "no-such-user-here"
+                    $0.reschedule = .with { $0.attempts = 0 }
+                }
+            })
+            let failed = try await cluster.waitForAllocations("ghost", "failed") { $0.first?.clientStatus == .failed }
+            let event = failed[0].taskStates.first?.events.first { $0.type == "Driver Failure" }
+            #expect(event?.message.contains("user 'no-such-user-here' does not exist on this node") == true, "\(String(describing: event))")
+            #expect(failed[0].taskStates.first?.restarts == 0)
         }
     }
 

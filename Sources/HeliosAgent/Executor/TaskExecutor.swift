@@ -30,6 +30,23 @@ public enum TaskExecutor {
         func save() {
             do { try state.save(spec.statePath) } catch { FileHandle.standardError.write("helios executor: \(error)\n".data(using: .utf8)!) }
         }
+        // Run as another user: it must exist here, and it gets the task directory (as Nomad does).
+        if let user = spec.user, !user.isEmpty {
+            guard let entry = getpwnam(user) else {
+                state.finished = true
+                state.startError = "user '\(user)' does not exist on this node; create it or remove 'user' from the task"
+                state.finishedAtMs = nowMs()
+                save()
+                return 0
+            }
+            if chown(spec.workingDirectory, entry.pointee.pw_uid, entry.pointee.pw_gid) != 0 {
+                state.finished = true
+                state.startError = "chown \(spec.workingDirectory) to user '\(user)': \(String(cString: strerror(errno))) (the agent must run as root to switch users)"
+                state.finishedAtMs = nowMs()
+                save()
+                return 0
+            }
+        }
         let cgroup = Cgroup.create(
             name: "\(spec.allocationID)-\(spec.task)", memoryBytes: spec.memoryLimitBytes, cpuShares: spec.cpuShares)
         state.limits = cgroup.enforcement
