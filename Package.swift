@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "helios", targets: ["helios"]),
         .executable(name: "helios-bench", targets: ["HeliosBench"]),
         .executable(name: "helios-simulate", targets: ["HeliosSimulator"]),
+        .executable(name: "helios-torture", targets: ["HeliosTorture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -216,6 +217,16 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
+        /// The fault suite: real server processes killed, paused and restarted under a recorded load.
+        .executableTarget(
+            name: "HeliosTorture",
+            dependencies: [
+                "HeliosClient", "HeliosProto", "HeliosTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: heliosSwiftSettings
+        ),
         .executableTarget(
             name: "HeliosSimulator",
             dependencies: ["HeliosSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -249,6 +260,11 @@ let package = Package(
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["Python"],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosTortureTests",
+            dependencies: ["HeliosTesting", "HeliosTorture", "helios"],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(

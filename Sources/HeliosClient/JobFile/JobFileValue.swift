@@ -25,6 +25,12 @@ indirect enum JobFileValue: Sendable {
 
     /// Parses YAML (JSON is YAML too); `nil` for an empty document.
     static func parse(_ text: String, file: String) throws(JobFileError) -> JobFileValue? {
+        guard text.utf8.count <= 16 << 20 else {
+            throw JobFileError(file: file, line: 0, path: "", message: "\(text.utf8.count) bytes is larger than a job file may be (16 MiB)")
+        }
+        if let line = Self.lineExceedingNesting(text, limit: 64) {
+            throw JobFileError(file: file, line: line, path: "", message: "nested more than 64 levels deep; a job file needs a handful")
+        }
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -52,6 +58,33 @@ indirect enum JobFileValue: Sendable {
         default:
             return .scalar("\(node)", line: line, plain: false)
         }
+    }
+
+    /// The first line where `[`/`{` nesting (outside quotes and comments) passes `limit`, if any: the
+    /// YAML composer recurses per level, so absurd nesting is refused before it runs.
+    static func lineExceedingNesting(_ text: String, limit: Int) -> Int? {
+        var depth = 0
+        var line = 1
+        var quote: UInt8?
+        var comment = false
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\n") { line += 1; comment = false; continue }
+            if comment { continue }
+            if let open = quote {
+                if byte == open { quote = nil }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = byte
+            case UInt8(ascii: "#"): comment = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > limit { return line }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        return nil
     }
 
     private static func line(of error: YamlError) -> Int {

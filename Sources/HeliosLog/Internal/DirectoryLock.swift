@@ -18,6 +18,14 @@ final class DirectoryLock: Sendable {
         if fd < 0 {
             throw LogError.io(FileSystemError(operation: "open", path: path, errno: errno), while: "taking the directory lock")
         }
+        // A lock this process released can still be held for a moment by a child forked in between
+        // (it inherits the descriptor until its exec closes it): when the recorded holder is this
+        // process, wait for the exec briefly instead of refusing.
+        var attempts = 0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK && attempts < 100 && Self.holder(fd) == "\(getpid())" {
+            attempts += 1
+            usleep(10_000)
+        }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             var buffer = [UInt8](repeating: 0, count: 32)
@@ -42,6 +50,13 @@ final class DirectoryLock: Sendable {
 
     deinit {
         release()
+    }
+
+    /// The pid recorded in the lock file.
+    private static func holder(_ fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = pread(fd, &buffer, buffer.count, 0)
+        return String(decoding: buffer.prefix(max(0, n)), as: UTF8.self).trimmingCharacters(in: " \n")
     }
 
     /// Releases the lock (closing the descriptor drops the flock). Idempotent.

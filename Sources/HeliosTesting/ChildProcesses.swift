@@ -1,0 +1,68 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The processes a benchmark or a fault suite started, so each can be signalled and killed by its pid
+/// (and all of them at the end): never a process this program did not start.
+public final class ChildProcesses: Sendable {
+    private let running = Mutex<[String: Int32]>([:])
+
+    public init() {}
+
+    /// Starts `binary` with output to `log`; remembers it under `name`.
+    public func start(_ name: String, _ binary: String, _ arguments: [String], log: String) throws {
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        output.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        running.withLock { $0[name] = process.processIdentifier }
+    }
+
+    /// SIGKILL to the process started as `name` (a crash, not a shutdown).
+    public func kill(_ name: String) {
+        guard let pid = running.withLock({ $0.removeValue(forKey: name) }) else { return }
+        _ = Glibc.kill(pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+    }
+
+    public func isRunning(_ name: String) -> Bool { running.withLock { $0[name] != nil } }
+
+    /// The pid of the process started as `name`, while it runs.
+    public func pid(_ name: String) -> Int32? { running.withLock { $0[name] } }
+
+    /// Sends `signal` (e.g. SIGSTOP, SIGCONT) to the process started as `name`.
+    public func signal(_ name: String, _ signal: Int32) {
+        guard let pid = pid(name) else { return }
+        _ = Glibc.kill(pid, signal)
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`; returns whether it exited by itself.
+    @discardableResult
+    public func terminate(_ name: String, grace: Duration = .seconds(10)) -> Bool {
+        guard let pid = running.withLock({ $0.removeValue(forKey: name) }) else { return true }
+        _ = Glibc.kill(pid, SIGCONT)
+        _ = Glibc.kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        var status: Int32 = 0
+        while ContinuousClock.now < deadline {
+            if waitpid(pid, &status, WNOHANG) == pid { return true }
+            usleep(50_000)
+        }
+        _ = Glibc.kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
+        return false
+    }
+
+    public func killAll() {
+        for name in running.withLock({ Array($0.keys) }) { kill(name) }
+    }
+}

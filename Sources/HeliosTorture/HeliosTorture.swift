@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import HeliosClient
+import HeliosProto
+import HeliosTesting
+
+/// `helios-torture`: a 3-server cluster of real processes under a recorded write load, broken on
+/// purpose in rounds; after each round it checks that nothing acknowledged was lost, that all servers
+/// hold byte-identical state, and that the recorded history is linearizable; at the end every data
+/// directory must pass `helios operator log verify`.
+@main
+struct HeliosTorture: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "helios-torture",
+        abstract: "Break a 3-server Helios cluster on purpose and check that it loses nothing (loopback only).")
+
+    @Option(help: "Fault rounds (each fault kind in turn).") var rounds = 6
+    @Option(help: "Seconds of load before each fault and after it.") var seconds: Double = 2
+    @Option(help: "Concurrent clients.") var clients = 8
+    @Option(help: "The helios binary (default: next to this one).") var helios: String?
+    @Option(help: "Where data and logs go (default: a temporary directory, removed on success).") var directory: String?
+    @Option(help: "Stop after this many seconds in total, whatever the rounds.") var timeLimit: Double = 600
+
+    enum Fault: String, CaseIterable {
+        case killLeader = "SIGKILL the leader"
+        case killFollower = "SIGKILL a follower"
+        case killAll = "SIGKILL all three"
+        case pauseLeader = "SIGSTOP the leader for 3 s"
+    }
+
+    func run() async throws {
+        let binary = helios ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("helios").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw ValidationError("no helios binary at \(binary); build it (swift build --product helios) or pass --helios")
+        }
+        let base = directory ?? NSTemporaryDirectory() + "helios-torture-\(getpid())"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let cluster = try TortureCluster(binary: binary, directory: base)
+        let started = ContinuousClock.now
+        try cluster.startAll(first: true)
+        defer { cluster.processes.killAll() }
+        _ = try await cluster.waitForLeader(timeout: .seconds(30))
+        let workload = Workload(cluster: cluster, clients: clients)
+        let load = Task { await workload.run() }
+        var report = Report()
+        var failures: [String] = []
+        for round in 0..<rounds {
+            if ContinuousClock.now - started > .seconds(timeLimit) { break }
+            let fault = Fault.allCases[round % Fault.allCases.count]
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            let leader = try await cluster.waitForLeader(timeout: .seconds(30))
+            let faultAt = ContinuousClock.now
+            switch fault {
+            case .killLeader:
+                cluster.processes.kill(cluster.name(leader))
+            case .killFollower:
+                cluster.processes.kill(cluster.name(cluster.ids.first { $0 != leader }!))
+            case .killAll:
+                for id in cluster.ids { cluster.processes.kill(cluster.name(id)) }
+            case .pauseLeader:
+                cluster.processes.signal(cluster.name(leader), SIGSTOP)
+                try await Task.sleep(for: .seconds(3))
+                cluster.processes.signal(cluster.name(leader), SIGCONT)
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            try cluster.startAll(first: false)
+            _ = try await cluster.waitForLeader(timeout: .seconds(30))
+            let recovered = ContinuousClock.now - faultAt
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            // Check with the load paused: every server converges to the same applied index.
+            workload.pause()
+            let checked = try await check(cluster, workload)
+            workload.resume()
+            report.rounds.append(.init(fault: fault.rawValue, recoverySeconds: recovered.seconds, acknowledged: checked.acknowledged,
+                                       lost: checked.lost.count, digests: checked.digests, violations: checked.violations.count))
+            print(report.rounds.last!.line(round + 1))
+            failures += checked.lost.prefix(5).map { "round \(round + 1): acknowledged registration \($0) is missing" }
+            failures += checked.violations.prefix(5).map { "round \(round + 1): history not linearizable for \($0)" }
+            if Set(checked.digests.values).count != 1 { failures.append("round \(round + 1): state digests differ: \(checked.digests)") }
+        }
+        load.cancel()
+        await load.value
+        cluster.shutdown()
+        // Every data directory must verify clean.
+        for id in cluster.ids {
+            let verify = Process()
+            verify.executableURL = URL(fileURLWithPath: binary)
+            verify.arguments = ["operator", "log", "verify", "--data-dir", cluster.dataDirectory(id)]
+            verify.standardOutput = FileHandle.nullDevice
+            try verify.run()
+            verify.waitUntilExit()
+            if verify.terminationStatus != 0 { failures.append("helios operator log verify failed on \(cluster.dataDirectory(id))") }
+        }
+        let operations = workload.operations
+        report.operations = operations.count
+        report.acknowledgedWrites = operations.filter { $0.kind != .get && $0.outcome == .ok }.count
+        report.unknownWrites = operations.filter { $0.kind != .get && $0.outcome == .unknown }.count
+        report.refused = operations.filter { $0.outcome == .refused }.count
+        if report.acknowledgedWrites == 0 { failures.append("no write was acknowledged: the load did not run (refused: \(report.refused))") }
+        print(report.summary)
+        if failures.isEmpty {
+            if directory == nil { try? FileManager.default.removeItem(atPath: base) }
+            print("OK: no acknowledged write lost, identical state on every server, linearizable history, clean logs")
+        } else {
+            for failure in failures { print("FAIL: \(failure)") }
+            print("data and server logs kept in \(base)")
+            throw ExitCode(1)
+        }
+    }
+
+    struct Checked {
+        var acknowledged: Int
+        var lost: [String]
+        var digests: [UInt64: UInt32]
+        var violations: [String]
+    }
+
+    /// Every acknowledged registration on every server (stale reads after convergence: each server's
+    /// own state), equal digests, a linearizable history so far.
+    func check(_ cluster: TortureCluster, _ workload: Workload) async throws -> Checked {
+        // Let in-flight calls finish (they are bounded by the client's 2 s retry timeout).
+        try await Task.sleep(for: .seconds(2.5))
+        let infos = try await cluster.waitForConvergence(timeout: .seconds(30))
+        let acknowledged = workload.acknowledgedRegistrations
+        var lost: Set<String> = []
+        for id in cluster.ids {
+            let client = try HeliosClient(addresses: [cluster.address(id)])
+            defer { client.close() }
+            let present = Set(try await client.jobs(stale: true).map(\.id))
+            lost.formUnion(acknowledged.subtracting(present))
+        }
+        return Checked(
+            acknowledged: acknowledged.count, lost: lost.sorted(), digests: infos.mapValues(\.stateDigest),
+            violations: RegistryLinearizability.violations(in: workload.operations))
+    }
+}
+
+/// What a run did, for people and for docs/reliability.md.
+struct Report {
+    struct Round {
+        var fault: String
+        var recoverySeconds: Double
+        var acknowledged: Int
+        var lost: Int
+        var digests: [UInt64: UInt32]
+        var violations: Int
+
+        func line(_ number: Int) -> String {
+            let digest = Set(digests.values).count == 1 ? "equal" : "DIFFER"
+            return "round \(number): \(fault): all servers agree on a leader \(String(format: "%.2f", recoverySeconds)) s; "
+                + "\(acknowledged) registrations acknowledged so far, \(lost) lost; digests \(digest); \(violations) non-linearizable keys"
+        }
+    }
+
+    var rounds: [Round] = []
+    var operations = 0
+    var acknowledgedWrites = 0
+    var unknownWrites = 0
+    var refused = 0
+
+    var summary: String {
+        let recoveries = rounds.map(\.recoverySeconds).sorted()
+        let median = recoveries.isEmpty ? 0 : recoveries[recoveries.count / 2]
+        return "\(rounds.count) rounds, \(operations) operations, \(acknowledgedWrites) writes acknowledged, \(unknownWrites) without an answer, "
+            + "\(rounds.map(\.lost).max() ?? 0) lost; time to a leader after a fault: median \(String(format: "%.2f", median)) s, max \(String(format: "%.2f", recoveries.last ?? 0)) s"
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

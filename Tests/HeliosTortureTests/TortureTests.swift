@@ -1,0 +1,31 @@
+import Foundation
+import Testing
+
+/// The short CI version of `tools/torture`: the built `helios-torture` against real server processes.
+@Suite("Fault rounds (short)", .serialized, .timeLimit(.minutes(5)))
+struct TortureTests {
+    @Test("four rounds (leader, follower, all three killed; leader paused): nothing acknowledged lost, equal digests, linearizable, clean logs")
+    func shortRun() throws {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let torture = directory.appendingPathComponent("helios-torture")
+        let process = Process()
+        process.executableURL = torture
+        process.arguments = ["--rounds", "4", "--seconds", "1", "--clients", "6", "--time-limit", "200", "--helios", directory.appendingPathComponent("helios").path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let pid = process.processIdentifier
+        // Bounded: the run stops itself after --time-limit; this is the backstop.
+        let watchdog = Thread {
+            Thread.sleep(forTimeInterval: 270)
+            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        }
+        watchdog.start()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("OK: no acknowledged write lost"), "\(text)")
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("round ") }.count == 4, "\(text)")
+    }
+}
