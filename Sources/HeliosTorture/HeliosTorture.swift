@@ -20,12 +20,16 @@ struct HeliosTorture: AsyncParsableCommand {
     @Option(help: "The helios binary (default: next to this one).") var helios: String?
     @Option(help: "Where data and logs go (default: a temporary directory, removed on success).") var directory: String?
     @Option(help: "Stop after this many seconds in total, whatever the rounds.") var timeLimit: Double = 600
+    @Flag(help: "Also partition the network (each server in its own network namespace, links cut with ip link; needs root).")
+    var partitions = false
 
     enum Fault: String, CaseIterable {
         case killLeader = "SIGKILL the leader"
         case killFollower = "SIGKILL a follower"
         case killAll = "SIGKILL all three"
         case pauseLeader = "SIGSTOP the leader for 3 s"
+        case partitionFollower = "partition a follower for 5 s"
+        case partitionLeader = "partition the leader for 5 s"
     }
 
     func run() async throws {
@@ -35,7 +39,10 @@ struct HeliosTorture: AsyncParsableCommand {
         }
         let base = directory ?? NSTemporaryDirectory() + "helios-torture-\(getpid())"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        let cluster = try TortureCluster(binary: binary, directory: base)
+        let lab = partitions ? try NetworkLab(ids: [1, 2, 3]) : nil
+        defer { lab?.tearDown() }
+        let cluster = try TortureCluster(binary: binary, directory: base, lab: lab)
+        let faults = Fault.allCases.filter { partitions || ($0 != .partitionFollower && $0 != .partitionLeader) }
         let started = ContinuousClock.now
         try cluster.startAll(first: true)
         defer { cluster.processes.killAll() }
@@ -46,7 +53,7 @@ struct HeliosTorture: AsyncParsableCommand {
         var failures: [String] = []
         for round in 0..<rounds {
             if ContinuousClock.now - started > .seconds(timeLimit) { break }
-            let fault = Fault.allCases[round % Fault.allCases.count]
+            let fault = faults[round % faults.count]
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             let leader = try await cluster.waitForLeader(timeout: .seconds(30))
             let faultAt = ContinuousClock.now
@@ -61,6 +68,11 @@ struct HeliosTorture: AsyncParsableCommand {
                 cluster.processes.signal(cluster.name(leader), SIGSTOP)
                 try await Task.sleep(for: .seconds(3))
                 cluster.processes.signal(cluster.name(leader), SIGCONT)
+            case .partitionFollower, .partitionLeader:
+                let target = fault == .partitionLeader ? leader : cluster.ids.first { $0 != leader }!
+                try lab?.setConnected(target, false)
+                try await Task.sleep(for: .seconds(5))
+                try lab?.setConnected(target, true)
             }
             try await Task.sleep(for: .milliseconds(500))
             try cluster.startAll(first: false)

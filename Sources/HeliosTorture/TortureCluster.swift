@@ -10,15 +10,21 @@ final class TortureCluster: Sendable {
     let directory: String
     let ports: [Int]
     let processes = ChildProcesses()
+    /// With partitions: each server in its own network namespace.
+    let lab: NetworkLab?
 
-    init(binary: String, directory: String) throws {
+    init(binary: String, directory: String, lab: NetworkLab?) throws {
         self.binary = binary
         self.directory = directory
+        self.lab = lab
         ports = try FreePorts.pick(3)
     }
 
     var ids: [UInt64] { [1, 2, 3] }
-    func address(_ id: UInt64) -> String { "127.0.0.1:\(ports[Int(id) - 1])" }
+    func address(_ id: UInt64) -> String {
+        if let lab { return "\(lab.address(id)):50051" }
+        return "127.0.0.1:\(ports[Int(id) - 1])"
+    }
     var addresses: [String] { ids.map(address) }
     func name(_ id: UInt64) -> String { "server\(id)" }
     func dataDirectory(_ id: UInt64) -> String { directory + "/server\(id)" }
@@ -27,7 +33,12 @@ final class TortureCluster: Sendable {
         var arguments = ["server", "--node-id", "\(id)", "--rpc-addr", address(id), "--data-dir", dataDirectory(id), "--log-level", "warning"]
         for peer in ids { arguments += ["--peer", "\(peer)=\(address(peer))"] }
         if bootstrap { arguments.append("--bootstrap") }
-        try processes.start(name(id), binary, arguments, log: directory + "/server\(id).log")
+        if let lab {
+            // `ip netns exec` execs the server in the namespace (same pid, so kills still hit it).
+            try processes.start(name(id), "/usr/sbin/ip", ["netns", "exec", lab.namespace(id), binary] + arguments, log: directory + "/server\(id).log")
+        } else {
+            try processes.start(name(id), binary, arguments, log: directory + "/server\(id).log")
+        }
     }
 
     func startAll(first: Bool) throws {

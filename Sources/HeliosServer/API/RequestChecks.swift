@@ -10,6 +10,9 @@ import Synchronization
 
 /// Request validation shared by the services: every refusal names the field and the bad value.
 enum RequestChecks {
+    /// The largest serialized job spec accepted.
+    static let maxJobSpecBytes = 1 << 20
+
     /// Ids are printable, without spaces or '/', at most 128 characters.
     static func id(_ value: String, field: String) throws -> String {
         guard !value.isEmpty else { throw RPCError(code: .invalidArgument, message: "\(field): must not be empty") }
@@ -25,6 +28,14 @@ enum RequestChecks {
     /// Applies defaults (name, priority, datacenters, restart policy) and checks a job spec, with the
     /// scheduler's rules for constraints and spreads on top of the log's structural rules.
     static func jobSpec(_ input: JobSpec) throws -> JobSpec {
+        // Every version of a spec is kept in the log and the state forever: bound it (etcd bounds a
+        // request at 1.5 MiB for the same reason).
+        let size = (try? input.serializedBytes() as [UInt8])?.count ?? 0
+        guard size <= maxJobSpecBytes else {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "spec: \(size) bytes is over the \(maxJobSpecBytes >> 20) MiB limit for a job spec; keep large data out of the spec (fetch it in the task)")
+        }
         var spec = input
         if spec.type == .unspecified { spec.type = .service }
         if spec.name.isEmpty { spec.name = spec.id }

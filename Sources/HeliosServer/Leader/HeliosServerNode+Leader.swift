@@ -286,6 +286,10 @@ extension HeliosServerNode {
             return state.capacityChanged
         }
         guard changed else { return }
+        // With no node that could take a placement, retrying would only block again (and write two
+        // entries per blocked evaluation); a node becoming usable sets the flag again.
+        let usable = stateMachine.read { state in state.nodes.values.contains { $0.status == .ready && $0.eligible && !$0.draining } }
+        guard usable else { return }
         let blocked = stateMachine.read { $0.evaluations(withStatus: .blocked) }
         for evaluation in blocked {
             let event = Event.with {
@@ -334,8 +338,9 @@ extension HeliosServerNode {
                 }
             case .allocationClientUpdated(let update):
                 if update.updates.contains(where: { $0.clientStatus.isTerminal }) { noteCapacityChanged() }
-            case .allocationDesiredChanged, .jobStopped, .jobPurged:
+            case .allocationDesiredChanged, .jobPurged:
                 noteCapacityChanged()
+            // A stopped job frees capacity when its allocations end (client updates above), not before.
             case .allocationsPlanned(let plan):
                 if !plan.stopped.isEmpty { noteCapacityChanged() }
             default:
