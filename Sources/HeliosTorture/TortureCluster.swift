@@ -30,7 +30,7 @@ final class TortureCluster: Sendable {
     func dataDirectory(_ id: UInt64) -> String { directory + "/server\(id)" }
 
     func start(_ id: UInt64, bootstrap: Bool = false) throws {
-        var arguments = ["server", "--node-id", "\(id)", "--rpc-addr", address(id), "--data-dir", dataDirectory(id), "--log-level", "warning"]
+        var arguments = ["server", "--node-id", "\(id)", "--rpc-addr", address(id), "--data-dir", dataDirectory(id), "--log-level", "info"]
         for peer in ids { arguments += ["--peer", "\(peer)=\(address(peer))"] }
         if bootstrap { arguments.append("--bootstrap") }
         if let lab {
@@ -62,15 +62,21 @@ final class TortureCluster: Sendable {
     /// The leader every running server agrees on, within `timeout`.
     func waitForLeader(timeout: Duration) async throws -> UInt64 {
         let deadline = ContinuousClock.now + timeout
+        var infos: [UInt64: Helios_V1_ClusterInfoResponse] = [:]
         while ContinuousClock.now < deadline {
-            let infos = await infos()
+            infos = await self.infos()
             let leaders = Set(infos.values.map(\.leaderID))
             if infos.count == ids.filter({ processes.isRunning(name($0)) }).count, leaders.count == 1, let leader = leaders.first, leader != 0 {
                 return leader
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw TortureError("no leader all running servers agree on within \(timeout)")
+        let views = ids.map { id -> String in
+            let alive = processes.pid(name(id)).map { kill($0, 0) == 0 } ?? false
+            guard let info = infos[id] else { return "server \(id): no answer (process \(alive ? "alive" : "gone"))" }
+            return "server \(id): leader \(info.leaderID), term \(info.term), applied \(info.appliedIndex)"
+        }
+        throw TortureError("no leader all running servers agree on within \(timeout): \(views.joined(separator: "; ")); logs in \(directory)")
     }
 
     /// Waits until every server has applied the same index (no writes running) and returns their

@@ -121,7 +121,7 @@ struct JobCommandTests {
             }
         }
         // The banner appears once the agent is ready.
-        try await waitFor("the dev banner", timeout: .seconds(30)) { collected.withLock { $0.contains("Stop with Ctrl-C") } }
+        try await waitFor("the dev banner", timeout: .seconds(60)) { collected.withLock { $0.contains("Stop with Ctrl-C") } }
         let address = "127.0.0.1:\(ports[0])"
         let run = try await runHelios(["job", "run", "--name", "hello", "--server-addr", address, "echo", "--", "hi from dev"])
         #expect(run.stdout.contains("1 allocation(s) complete"), "\(run.stdout)")

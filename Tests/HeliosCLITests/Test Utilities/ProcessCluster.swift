@@ -38,7 +38,7 @@ final class ProcessCluster: Sendable {
         let peers = serverPorts.enumerated().flatMap { ["--peer", "\($0.offset + 1)=127.0.0.1:\($0.element)"] }
         for (i, port) in serverPorts.enumerated() {
             var arguments = ["server", "--node-id", "\(i + 1)", "--rpc-addr", "127.0.0.1:\(port)", "--data-dir", directory.appending("server\(i + 1)"),
-                             "--heartbeat-ttl", "3"] + peers
+                             ] + peers
             if i == 0 { arguments.append("--bootstrap") }
             try launch("server\(i + 1)", arguments)
         }
