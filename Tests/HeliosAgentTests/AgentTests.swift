@@ -92,7 +92,16 @@ struct AgentTests {
             let failed = try await cluster.waitForAllocations("missing", "failed") { $0.first?.clientStatus == .failed }
             let event = failed[0].taskStates.first?.events.first { $0.type == "Driver Failure" }
             #expect(event?.message.contains("/no/such/binary: No such file or directory") == true, "\(String(describing: event))")
-            // A bad working directory is reported the same way, and the agent still runs the next job.
+            // A file that is not executable: permission denied, reported the same way.
+            let script = cluster.directory.appending("not-executable.sh")
+            _ = FileManager.default.createFile(atPath: script, contents: Data("#!/bin/sh\necho hi\n".utf8), attributes: [.posixPermissions: 0o644])
+            _ = try await cluster.jobs.register(.with {
+                $0.spec = taskJob("noexec", command: script) { $0.reschedule = .with { $0.attempts = 0 } }
+            })
+            let denied = try await cluster.waitForAllocations("noexec", "failed") { $0.first?.clientStatus == .failed }
+            let deniedEvent = denied[0].taskStates.first?.events.first { $0.type == "Driver Failure" }
+            #expect(deniedEvent?.message.contains("not-executable.sh: Permission denied") == true, "\(String(describing: deniedEvent))")
+            // The agent still runs the next job.
             _ = try await cluster.jobs.register(.with { $0.spec = taskJob("fine", command: "/bin/true") })
             _ = try await cluster.waitForAllocations("fine", "complete") { $0.first?.clientStatus == .complete }
         }
