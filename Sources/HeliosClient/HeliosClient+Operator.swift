@@ -62,10 +62,11 @@ extension HeliosClient {
         }
     }
 
-    /// The answering server's view: its id, the leader, term, commit and applied index, state digest.
-    public func clusterInfo() async throws(HeliosClientError) -> Helios_V1_ClusterInfoResponse {
+    /// The answering server's view: its id, the leader, term, commit and applied index, and (when
+    /// asked: it serializes the whole state) the state digest.
+    public func clusterInfo(withStateDigest: Bool = false) async throws(HeliosClientError) -> Helios_V1_ClusterInfoResponse {
         try await withRetries("cluster info") { client, _ in
-            try await Helios_V1_Operator.Client(wrapping: client).clusterInfo(.init(), options: unaryOptions)
+            try await Helios_V1_Operator.Client(wrapping: client).clusterInfo(.with { $0.withStateDigest = withStateDigest }, options: unaryOptions)
         }
     }
 

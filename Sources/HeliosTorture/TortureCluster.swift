@@ -46,14 +46,14 @@ final class TortureCluster: Sendable {
     }
 
     /// Each running server's view (nil for one that does not answer).
-    func infos() async -> [UInt64: Helios_V1_ClusterInfoResponse] {
+    func infos(withStateDigest: Bool = false) async -> [UInt64: Helios_V1_ClusterInfoResponse] {
         var infos: [UInt64: Helios_V1_ClusterInfoResponse] = [:]
         for id in ids where processes.isRunning(name(id)) {
             var configuration = HeliosClient.Configuration()
             configuration.retryTimeout = .milliseconds(300)
             configuration.callTimeout = .seconds(1)
             guard let client = try? HeliosClient(addresses: [address(id)], configuration: configuration) else { continue }
-            infos[id] = try? await client.clusterInfo()
+            infos[id] = try? await client.clusterInfo(withStateDigest: withStateDigest)
             client.close()
         }
         return infos
@@ -87,7 +87,11 @@ final class TortureCluster: Sendable {
         while ContinuousClock.now < deadline {
             last = await infos()
             let applied = Set(last.values.map(\.appliedIndex))
-            if last.count == ids.count, applied.count == 1 { return last }
+            if last.count == ids.count, applied.count == 1 {
+                // Quiet and equal: now the (costly) digests, which must be taken at that same index.
+                let digested = await infos(withStateDigest: true)
+                if digested.count == ids.count, Set(digested.values.map(\.appliedIndex)) == applied { return digested }
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw TortureError("servers did not converge within \(timeout): applied \(last.mapValues(\.appliedIndex))")

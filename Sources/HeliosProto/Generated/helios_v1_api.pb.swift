@@ -861,6 +861,10 @@ public nonisolated struct Helios_V1_ClusterInfoRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Also compute state_digest. It serializes the whole state, which is costly on a large cluster:
+  /// leave it off when polling for the leader.
+  public var withStateDigest: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -883,7 +887,8 @@ public nonisolated struct Helios_V1_ClusterInfoResponse: Sendable {
 
   public var appliedIndex: UInt64 = 0
 
-  /// CRC32C of the state's canonical bytes (equal on every server at the same applied index).
+  /// CRC32C of the state's canonical bytes (equal on every server at the same applied index); only
+  /// when the request asked for it.
   public var stateDigest: UInt32 = 0
 
   public var version: String = String()
@@ -2773,18 +2778,29 @@ nonisolated extension Helios_V1_CompactResponse: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Helios_V1_ClusterInfoRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClusterInfoRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}with_state_digest\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.withStateDigest) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.withStateDigest != false {
+      try visitor.visitSingularBoolField(value: self.withStateDigest, fieldNumber: 1)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Helios_V1_ClusterInfoRequest, rhs: Helios_V1_ClusterInfoRequest) -> Bool {
+    if lhs.withStateDigest != rhs.withStateDigest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

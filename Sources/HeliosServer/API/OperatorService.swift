@@ -161,8 +161,9 @@ struct OperatorService: Helios_V1_Operator.SimpleServiceProtocol {
 
     func clusterInfo(request: Helios_V1_ClusterInfoRequest, context: ServerContext) async throws -> Helios_V1_ClusterInfoResponse {
         guard let status = node.driver.status else { throw RPCError(code: .unavailable, message: "the Raft loop is not running yet") }
-        let (applied, digest) = node.stateMachine.read { state in
-            (state.appliedIndex, state.canonicalBytes().withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress, $0.count) })
+        let (applied, digest) = node.stateMachine.read { state -> (UInt64, UInt32) in
+            guard request.withStateDigest else { return (state.appliedIndex, 0) }
+            return (state.appliedIndex, state.canonicalBytes().withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress, $0.count) })
         }
         return .with {
             $0.nodeID = node.configuration.nodeID

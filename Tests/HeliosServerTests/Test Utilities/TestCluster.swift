@@ -127,7 +127,9 @@ final class TestCluster: Sendable {
             var digests: Set<UInt32> = []
             var applied: Set<UInt64> = []
             for id in running {
-                guard let info = try? await self.operators(id).clusterInfo(.init()), info.appliedIndex >= index else { return nil }
+                guard let info = try? await self.operators(id).clusterInfo(.with { $0.withStateDigest = true }), info.appliedIndex >= index else {
+                    return nil
+                }
                 digests.insert(info.stateDigest)
                 applied.insert(info.appliedIndex)
             }
