@@ -32,6 +32,8 @@ public final class HeliosClient: Sendable {
         public var initialBackoff: Duration = .milliseconds(100)
         /// The longest pause between rounds.
         public var maxBackoff: Duration = .seconds(2)
+        /// The largest response accepted (listing every job of a big cluster exceeds gRPC's 4 MiB default).
+        public var maxResponseBytes: Int = 256 << 20
 
         /// The defaults: 15 s of retries, 30 s per attempt.
         public init() {}
@@ -91,6 +93,7 @@ public final class HeliosClient: Sendable {
     var unaryOptions: CallOptions {
         var options = CallOptions.defaults
         options.timeout = configuration.callTimeout
+        options.maxResponseMessageBytes = configuration.maxResponseBytes
         // Fail fast on a dead server so the next one is tried.
         options.waitForReady = false
         return options

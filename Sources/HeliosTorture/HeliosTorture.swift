@@ -42,6 +42,21 @@ struct HeliosTorture: AsyncParsableCommand {
         let lab = partitions ? try NetworkLab(ids: [1, 2, 3]) : nil
         defer { lab?.tearDown() }
         let cluster = try TortureCluster(binary: binary, directory: base, lab: lab)
+        // Interrupted: kill what was started and delete the namespaces before exiting.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let interrupts = [Int32(SIGINT), Int32(SIGTERM)].map { (number: Int32) -> any DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                cluster.processes.killAll()
+                lab?.tearDown()
+                print("interrupted; data and server logs kept in \(base)")
+                Foundation.exit(130)
+            }
+            source.resume()
+            return source
+        }
+        defer { for source in interrupts { source.cancel() } }
         let faults = Fault.allCases.filter { partitions || ($0 != .partitionFollower && $0 != .partitionLeader) }
         let started = ContinuousClock.now
         try cluster.startAll(first: true)
