@@ -63,14 +63,9 @@ public final class HeliosClient: Sendable {
     }
 
     private static func connect(_ address: ServerAddress) throws(HeliosClientError) -> Endpoint {
-        var config = HTTP2ClientTransport.Posix.Config.defaults
-        config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
-        let target: any ResolvableTarget = address.isIPv4
-            ? ResolvableTargets.IPv4(addresses: [.init(host: address.host, port: address.port)])
-            : ResolvableTargets.DNS(host: address.host, port: address.port)
         let transport: HTTP2ClientTransport.Posix
         do {
-            transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext, config: config)
+            transport = try address.makeTransport()
         } catch {
             throw HeliosClientError(.invalidArgument, "server address \(address): \(error)")
         }

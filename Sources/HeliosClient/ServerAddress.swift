@@ -1,3 +1,5 @@
+import GRPCNIOTransportHTTP2
+
 /// A server address as people write it: `host:port` or `http://host:port`.
 public struct ServerAddress: Hashable, Sendable, CustomStringConvertible {
     /// The host name or IPv4 address.
@@ -41,6 +43,17 @@ public struct ServerAddress: Hashable, Sendable, CustomStringConvertible {
     var isIPv4: Bool {
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// A plaintext HTTP/2 transport to this address (IPv4 literal or DNS name), reconnecting with
+    /// backoff from 100 ms up to 2 s: what the client and the agent both connect with.
+    public func makeTransport() throws -> HTTP2ClientTransport.Posix {
+        var config = HTTP2ClientTransport.Posix.Config.defaults
+        config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
+        let target: any ResolvableTarget = isIPv4
+            ? ResolvableTargets.IPv4(addresses: [.init(host: host, port: port)])
+            : ResolvableTargets.DNS(host: host, port: port)
+        return try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext, config: config)
     }
 
     public var description: String { "\(host):\(port)" }

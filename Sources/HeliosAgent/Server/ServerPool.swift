@@ -20,13 +20,14 @@ final class ServerPool: Sendable {
     init(addresses: [String], logger: Logger) throws {
         var servers: [Server] = []
         for address in addresses {
-            let (host, port) = try Self.parse(address)
-            var config = HTTP2ClientTransport.Posix.Config.defaults
-            config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
-            let target: any ResolvableTarget = host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy({ UInt8($0) != nil })
-                ? ResolvableTargets.IPv4(addresses: [.init(host: host, port: port)]) : ResolvableTargets.DNS(host: host, port: port)
-            let client = GRPCClient(transport: try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext, config: config))
-            servers.append(Server(address: "\(host):\(port)", client: client, run: Task { _ = try? await client.runConnections() }))
+            let parsed: ServerAddress
+            do {
+                parsed = try ServerAddress(parsing: address)
+            } catch {
+                throw AgentError(error.message)
+            }
+            let client = GRPCClient(transport: try parsed.makeTransport())
+            servers.append(Server(address: parsed.description, client: client, run: Task { _ = try? await client.runConnections() }))
         }
         guard !servers.isEmpty else { throw AgentError("no server address given; pass --server-addr host:port") }
         self.servers = servers

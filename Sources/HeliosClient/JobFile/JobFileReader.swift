@@ -138,8 +138,9 @@ struct JobFileReader {
     }
 }
 
-/// Parses `250ms`, `30s`, `5m`, `2h`, `1h30m`, `1d` or plain seconds into milliseconds.
-func parseDurationMS(_ text: String) -> UInt64? {
+/// Parses `250ms`, `30s`, `5m`, `2h`, `1h30m`, `1d` or plain seconds into milliseconds (the job
+/// file and CLI duration syntax).
+public func parseDurationMS(_ text: String) -> UInt64? {
     let trimmed = String(text.trimmingWhitespace())
     if let seconds = UInt64(trimmed) { return seconds.multipliedReportingOverflow(by: 1000).overflow ? nil : seconds * 1000 }
     var total: UInt64 = 0

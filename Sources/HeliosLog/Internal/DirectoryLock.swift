@@ -28,12 +28,9 @@ final class DirectoryLock: Sendable {
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
-            var buffer = [UInt8](repeating: 0, count: 32)
-            let n = pread(fd, &buffer, buffer.count, 0)
+            let holder = Self.holder(fd)
             close(fd)
             if code == EWOULDBLOCK {
-                let holder = String(decoding: buffer.prefix(max(0, n)), as: UTF8.self)
-                    .trimmingCharacters(in: " \n")
                 let who = holder.isEmpty ? "another process" : "process \(holder)"
                 throw LogError(
                     code: .locked,

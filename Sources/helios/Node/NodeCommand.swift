@@ -104,13 +104,13 @@ struct NodeDrainCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard enable != disable else { throw ValidationError("give exactly one of -enable or -disable") }
-        guard parseDeadlineMS(deadline) != nil else { throw ValidationError("-deadline '\(deadline)' is not a duration such as 30m or 1h") }
+        guard parseDurationMS(deadline) != nil else { throw ValidationError("-deadline '\(deadline)' is not a duration such as 30m or 1h") }
     }
 
     func run() async throws {
         try await client.withClient { client in
             let id = try await client.node(node).node.id
-            let ms = parseDeadlineMS(deadline) ?? 3_600_000
+            let ms = parseDurationMS(deadline) ?? 3_600_000
             try await client.drainNode(id, enable: enable, deadline: .milliseconds(Int64(ms)))
             print(enable ? "Node \"\(Format.short(id))\" draining (deadline \(deadline))" : "Node \"\(Format.short(id))\" drain ended")
         }
@@ -144,14 +144,4 @@ struct NodeEligibilityCommand: AsyncParsableCommand {
             print("Node \"\(Format.short(id))\" is now \(enable ? "eligible" : "ineligible")")
         }
     }
-}
-
-/// `30m`, `1h`, `90s` or seconds, as milliseconds.
-func parseDeadlineMS(_ text: String) -> UInt64? {
-    if let seconds = UInt64(text) { return seconds * 1000 }
-    let units: [(String, UInt64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-    for (suffix, unit) in units where text.hasSuffix(suffix) {
-        if let value = Double(text.dropLast(suffix.count)), value >= 0 { return UInt64(value * Double(unit)) }
-    }
-    return nil
 }
