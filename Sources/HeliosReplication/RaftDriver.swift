@@ -14,6 +14,9 @@ public enum ProposalError: Error, Sendable, Equatable, CustomStringConvertible {
     case shuttingDown
     /// Raft refused it (a pending configuration change, a leadership transfer, too much uncommitted data).
     case refused(RaftError)
+    /// This node could not persist to its disk (e.g. it is full) and stopped; the entry may still
+    /// commit through the other servers.
+    case storageFailed(String)
 
     public var description: String {
         switch self {
@@ -22,6 +25,7 @@ public enum ProposalError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout: "no outcome within the deadline; the proposal may still commit"
         case .shuttingDown: "the node is shutting down"
         case .refused(let error): error.description
+        case .storageFailed(let reason): "this server stopped: it could not write to its disk (\(reason)); the write may still commit on the others"
         }
     }
 }
@@ -178,6 +182,7 @@ public final class RaftDriver: Sendable {
         }
         defer { ticker.cancel() }
         publish(loop)
+        var failure: (any Error)?
         for await _ in doorbell {
             let batch = inputs.withLock { inbox -> [Input] in
                 let items = inbox.items
@@ -185,7 +190,16 @@ public final class RaftDriver: Sendable {
                 return items
             }
             for input in batch { handle(input, &loop) }
-            try await processReadies(&loop)
+            do {
+                try await processReadies(&loop)
+            } catch {
+                // The disk refused a write or an fdatasync (full, failing): this node can no longer
+                // promise durability, and the log refuses writes until it is reopened. Stop (as etcd
+                // does) rather than run on with state the disk may not hold; a restart recovers
+                // from what is durable and catches up from the leader.
+                failure = error
+                break
+            }
             if !loop.pendingCompactions.isEmpty && !loop.compacting {
                 if !startCompaction(&loop) {
                     // Nothing new to snapshot: the latest snapshot already covers the applied state.
@@ -197,14 +211,16 @@ public final class RaftDriver: Sendable {
         }
         // Shut down: fail what is still waiting, save the final hard state.
         let leftovers = inputs.withLock { inbox -> [Input] in
+            inbox.closed = true  // after a storage failure nobody called shutdown(): refuse what comes next
             let items = inbox.items
             inbox.items = []
             return items
         }
-        for input in leftovers { fail(input, .shuttingDown) }
-        for (_, waiter) in loop.proposals { waiter.continuation.resume(throwing: ProposalError.shuttingDown) }
-        for waiter in loop.reads.values { waiter.continuation.resume(throwing: ProposalError.shuttingDown) }
-        for waiter in loop.readsWaitingForApply { waiter.continuation.resume(throwing: ProposalError.shuttingDown) }
+        let reason: ProposalError = failure.map { .storageFailed("\($0)") } ?? .shuttingDown
+        for input in leftovers { fail(input, reason) }
+        for (_, waiter) in loop.proposals { waiter.continuation.resume(throwing: reason) }
+        for waiter in loop.reads.values { waiter.continuation.resume(throwing: reason) }
+        for waiter in loop.readsWaitingForApply { waiter.continuation.resume(throwing: reason) }
         // A background compaction must finish before the storage closes.
         if loop.compacting, let compaction = loop.compaction {
             let error = await compaction.value
@@ -212,8 +228,9 @@ public final class RaftDriver: Sendable {
                 if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: loop.lastSnapshot) }
             }
         }
-        for continuation in loop.pendingCompactions { continuation.resume(throwing: ProposalError.shuttingDown) }
+        for continuation in loop.pendingCompactions { continuation.resume(throwing: reason) }
         await storage.close()
+        if let failure { throw failure }
     }
 
     /// State owned by the loop.

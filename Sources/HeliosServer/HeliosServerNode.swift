@@ -81,6 +81,7 @@ public final class HeliosServerNode: Sendable {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         var logConfiguration = LogConfiguration()
         logConfiguration.logger = logger
+        logConfiguration.segmentSize = configuration.segmentSize
         let snapshots = FileRaftSnapshotStore(directory: SnapshotDirectory(path: data + "/snapshots", logger: logger))
         snapshotStore = snapshots
         knownPeers = Mutex(configuration.peers.filter { $0.key != configuration.nodeID })
@@ -229,7 +230,7 @@ public final class HeliosServerNode: Sendable {
                 } catch ProposalError.notLeader(let leader) where leader != 0 {
                     return try await forward(bytes, to: leader)
                 } catch let error as ProposalError {
-                    throw RPCError(code: .unavailable, message: "the write did not commit: \(error)")
+                    throw RPCError(code: .unavailable, message: "the write was not confirmed: \(error)")
                 }
             }
             guard let leader = status?.leader, leader != 0 else {

@@ -2,7 +2,6 @@ import GRPCCore
 import HeliosProto
 import HeliosRaft
 import HeliosReplication
-import HeliosReplication
 import HeliosState
 import Logging
 import SwiftProtobuf
@@ -22,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     /// When to snapshot the state and purge the log: like etcd's default (--snapshot-count 100000,
     /// 5000 entries kept for followers that lag a little).
     public var compaction = RaftDriver.CompactionPolicy(everyEntries: 100_000, retainEntries: 5_000)
+    /// Size at which log segments roll (each is preallocated to it); 64 MiB like etcd's WAL files.
+    public var segmentSize = 64 << 20
 
     public init(nodeID: NodeID, rpcAddress: String, peers: [NodeID: String], bootstrap: Bool, dataDirectory: String) {
         self.nodeID = nodeID

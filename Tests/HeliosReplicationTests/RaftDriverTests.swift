@@ -1,3 +1,4 @@
+import Foundation
 import HeliosLog
 import HeliosRaft
 import HeliosReplication
@@ -36,10 +37,11 @@ final class DriverCluster: @unchecked Sendable {
 
     var compaction: RaftDriver.CompactionPolicy?
 
-    func start(_ id: NodeID, bootstrap: Bool) async throws {
+    func start(_ id: NodeID, bootstrap: Bool, fileSystem: any FileSystem = PosixFileSystem()) async throws {
         var logConfiguration = LogConfiguration()
         logConfiguration.segmentSize = 4096
         logConfiguration.logger = .quiet
+        logConfiguration.fileSystem = fileSystem
         let storage = try SegmentedRaftStorage(
             directory: directory.appending("node\(id)"), logConfiguration: logConfiguration, snapshots: MemorySnapshotStore())
         if bootstrap { try await storage.bootstrap(ConfigurationState(voters: voters)) }
@@ -200,6 +202,53 @@ struct RaftDriverTests {
             } catch let error as ProposalError {
                 #expect(error == .notLeader(leader: leader))
             }
+        } catch {
+            await cluster.stopAll()
+            throw error
+        }
+        await cluster.stopAll()
+    }
+
+    @Test("a node whose disk fails (ENOSPC on fdatasync) stops: its waiters fail, the others go on, a restart catches up")
+    func diskFailure() async throws {
+        let cluster = try DriverCluster()
+        let disk = FaultInjectingFileSystem()
+        do {
+            try await cluster.start(1, bootstrap: true, fileSystem: disk)
+            for id: NodeID in [2, 3] { try await cluster.start(id, bootstrap: true) }
+            // Node 1 leads, so the failure hits the leader with proposals in flight.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while cluster.drivers[1]?.status?.role != .leader, ContinuousClock.now < deadline {
+                cluster.drivers[1]?.campaign()
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try #require(cluster.drivers[1]?.status?.role == .leader)
+            _ = try await cluster.propose("before")
+            disk.onSynchronize { _ in .fail(errno: ENOSPC) }
+            let failing = cluster.drivers[1]!
+            do {
+                _ = try await failing.propose(Array("lost?".utf8), timeout: .seconds(5))
+                Issue.record("a proposal on a leader whose disk fails must not be acknowledged")
+            } catch let error as ProposalError {
+                guard case .storageFailed(let reason) = error else {
+                    Issue.record("expected storageFailed, got \(error)")
+                    throw error
+                }
+                #expect(reason.contains("No space left on device") || reason.contains("ENOSPC"), "\(reason)")
+            }
+            // The loop ended with the disk's error, and refuses whatever comes later.
+            await #expect(throws: LogError.self) { try await cluster.tasks[1]!.value }
+            await #expect(throws: ProposalError.self) { _ = try await failing.propose([1], timeout: .seconds(1)) }
+            cluster.network.unregister(1)
+            cluster.drivers[1] = nil
+            cluster.tasks[1] = nil
+            // The other two elect a leader and take writes; the restarted node recovers and catches up.
+            _ = try await cluster.propose("after")
+            disk.onSynchronize(nil)
+            try await cluster.start(1, bootstrap: false, fileSystem: disk)
+            let expected = cluster.machines[2]!.values
+            #expect(expected.contains("before") && expected.contains("after"))
+            try await cluster.waitUntil(1, applied: expected)
         } catch {
             await cluster.stopAll()
             throw error

@@ -44,6 +44,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Applied entries between automatic snapshots (the log is purged below each, keeping 5000).")
     var snapshotEvery: UInt64 = 100_000
 
+    @Option(help: "Size at which log segments roll, e.g. 64MiB (the default), 8MiB; each segment is preallocated to it.")
+    var segmentSize: String = "64MiB"
+
     func validate() throws {
         guard nodeID > 0 else { throw ValidationError("--node-id must be a positive number, got \(nodeID)") }
         guard !peer.isEmpty else {
@@ -52,7 +55,25 @@ struct ServerCommand: AsyncParsableCommand {
         _ = try parsedPeers()
         try CLILogging.validate(logLevel)
         guard snapshotEvery >= 1_000 else { throw ValidationError("--snapshot-every \(snapshotEvery) is below 1000 entries") }
+        _ = try parsedSegmentSize()
         guard heartbeatTTL >= 1 else { throw ValidationError("--heartbeat-ttl \(heartbeatTTL) is below 1 second") }
+    }
+
+    /// `--segment-size` in bytes: a number with an optional KiB/MiB/GiB (or K/M/G) suffix.
+    func parsedSegmentSize() throws -> Int {
+        let text = segmentSize.trimmingCharacters(in: .whitespaces)
+        let digits = text.prefix { $0.isNumber }
+        let units: [String: Int] = ["": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "mb": 1 << 20,
+                                    "g": 1 << 30, "gib": 1 << 30, "gb": 1 << 30]
+        guard let number = Int(digits), let unit = units[text.dropFirst(digits.count).lowercased()],
+              number.multipliedReportingOverflow(by: unit).overflow == false else {
+            throw ValidationError("--segment-size '\(segmentSize)' is not a size; use e.g. 64MiB, 8MiB or 1048576")
+        }
+        let bytes = number * unit
+        guard bytes >= 64 << 10, bytes <= 4 << 30 else {
+            throw ValidationError("--segment-size \(segmentSize) is outside 64KiB...4GiB")
+        }
+        return bytes
     }
 
     func parsedPeers() throws -> [NodeID: String] {
@@ -78,6 +99,7 @@ struct ServerCommand: AsyncParsableCommand {
             nodeID: nodeID, rpcAddress: rpcAddr, peers: try parsedPeers(), bootstrap: bootstrap,
             dataDirectory: dataDir ?? "data/node\(nodeID)")
         configuration.compaction.everyEntries = snapshotEvery
+        configuration.segmentSize = try parsedSegmentSize()
         let node: HeliosServerNode
         do {
             node = try await HeliosServerNode(
