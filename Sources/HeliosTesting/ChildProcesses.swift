@@ -9,6 +9,7 @@ import Glibc
 /// (and all of them at the end): never a process this program did not start.
 public final class ChildProcesses: Sendable {
     private let running = Mutex<[String: Int32]>([:])
+    private let handles = Mutex<[String: Process]>([:])
 
     public init() {}
 
@@ -24,6 +25,16 @@ public final class ChildProcesses: Sendable {
         process.standardError = output
         try process.run()
         running.withLock { $0[name] = process.processIdentifier }
+        handles.withLock { $0[name] = process }
+    }
+
+    /// If the process started as `name` has exited by itself, forgets it and says how it ended
+    /// (`exit status 1`, `signal 6`); nil while it runs (or if it was never started).
+    public func exitedByItself(_ name: String) -> String? {
+        guard let process = handles.withLock({ $0[name] }), running.withLock({ $0[name] }) != nil, !process.isRunning else { return nil }
+        running.withLock { _ = $0.removeValue(forKey: name) }
+        handles.withLock { _ = $0.removeValue(forKey: name) }
+        return process.terminationReason == .exit ? "exit status \(process.terminationStatus)" : "signal \(process.terminationStatus)"
     }
 
     /// SIGKILL to the process started as `name` (a crash, not a shutdown).

@@ -22,6 +22,8 @@ struct HeliosTorture: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds in total, whatever the rounds.") var timeLimit: Double = 600
     @Flag(help: "Also partition the network (each server in its own network namespace, links cut with ip link; needs root).")
     var partitions = false
+    @Flag(help: "Also fill one server's disk (its data directory on a small tmpfs) and slow the leader's disk (a blkio/io cgroup write limit); needs root.")
+    var diskFaults = false
 
     enum Fault: String, CaseIterable {
         case killLeader = "SIGKILL the leader"
@@ -30,6 +32,8 @@ struct HeliosTorture: AsyncParsableCommand {
         case pauseLeader = "SIGSTOP the leader for 3 s"
         case partitionFollower = "partition a follower for 5 s"
         case partitionLeader = "partition the leader for 5 s"
+        case fullDisk = "fill server 3's disk"
+        case slowDisk = "slow the leader's disk to 20 writes/s for 5 s"
     }
 
     func run() async throws {
@@ -41,7 +45,13 @@ struct HeliosTorture: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let lab = partitions ? try NetworkLab(ids: [1, 2, 3]) : nil
         defer { lab?.tearDown() }
-        let cluster = try TortureCluster(binary: binary, directory: base, lab: lab)
+        let disks = diskFaults ? try DiskLab(directory: base) : nil
+        defer { disks?.tearDown() }
+        if let disks {
+            print("disk faults: server 3's data directory on a tmpfs at \(disks.mount); "
+                + (disks.throttle.map { "slow disk through a \($0.description)" } ?? "no blkio/io cgroup here: the slow-disk round is skipped"))
+        }
+        let cluster = try TortureCluster(binary: binary, directory: base, lab: lab, disks: disks)
         // Interrupted: kill what was started and delete the namespaces before exiting.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
@@ -50,6 +60,7 @@ struct HeliosTorture: AsyncParsableCommand {
             source.setEventHandler {
                 cluster.processes.killAll()
                 lab?.tearDown()
+                disks?.tearDown()
                 print("interrupted; data and server logs kept in \(base)")
                 Foundation.exit(130)
             }
@@ -57,7 +68,14 @@ struct HeliosTorture: AsyncParsableCommand {
             return source
         }
         defer { for source in interrupts { source.cancel() } }
-        let faults = Fault.allCases.filter { partitions || ($0 != .partitionFollower && $0 != .partitionLeader) }
+        let faults = Fault.allCases.filter { fault in
+            switch fault {
+            case .partitionFollower, .partitionLeader: partitions
+            case .fullDisk: disks != nil
+            case .slowDisk: disks?.throttle != nil
+            default: true
+            }
+        }
         let started = ContinuousClock.now
         try cluster.startAll(first: true)
         defer { cluster.processes.killAll() }
@@ -72,6 +90,7 @@ struct HeliosTorture: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             let leader = try await cluster.waitForLeader(timeout: .seconds(30))
             let faultAt = ContinuousClock.now
+            var note = ""
             switch fault {
             case .killLeader:
                 cluster.processes.kill(cluster.name(leader))
@@ -88,9 +107,16 @@ struct HeliosTorture: AsyncParsableCommand {
                 try lab?.setConnected(target, false)
                 try await Task.sleep(for: .seconds(5))
                 try lab?.setConnected(target, true)
+            case .fullDisk:
+                note = try await fillDisk(cluster, disks!)
+            case .slowDisk:
+                note = try await slowDisk(cluster, disks!.throttle!, leader: leader)
             }
             try await Task.sleep(for: .milliseconds(500))
-            try cluster.startAll(first: false)
+            let exited = try cluster.startAll(first: false)
+            for (id, how) in exited.sorted(by: { $0.key < $1.key }) where !(fault == .fullDisk && id == disks?.fullDiskServer) {
+                failures.append("round \(round + 1): server \(id) exited by itself (\(how)); its log ends:\n\(cluster.logTail(id))")
+            }
             _ = try await cluster.waitForLeader(timeout: .seconds(30))
             let recovered = ContinuousClock.now - faultAt
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
@@ -99,7 +125,7 @@ struct HeliosTorture: AsyncParsableCommand {
             let checked = try await check(cluster, workload)
             workload.resume()
             report.rounds.append(.init(fault: fault.rawValue, recoverySeconds: recovered.seconds, acknowledged: checked.acknowledged,
-                                       lost: checked.lost.count, digests: checked.digests, violations: checked.violations.count))
+                                       lost: checked.lost.count, digests: checked.digests, violations: checked.violations.count, note: note))
             print(report.rounds.last!.line(round + 1))
             failures += checked.lost.prefix(5).map { "round \(round + 1): acknowledged registration \($0) is missing" }
             failures += checked.violations.prefix(5).map { "round \(round + 1): history not linearizable for \($0)" }
@@ -133,6 +159,43 @@ struct HeliosTorture: AsyncParsableCommand {
             print("data and server logs kept in \(base)")
             throw ExitCode(1)
         }
+    }
+
+    /// Fills server 3's file system until the server stops on ENOSPC (or 10 s pass: it may not have
+    /// needed a new block), then frees the space; the round restarts it. Says what happened.
+    func fillDisk(_ cluster: TortureCluster, _ disks: DiskLab) async throws -> String {
+        let id = disks.fullDiskServer
+        let taken = try disks.fill()
+        let deadline = ContinuousClock.now + .seconds(10)
+        var stopped: String?
+        while ContinuousClock.now < deadline {
+            if let how = cluster.processes.exitedByItself(cluster.name(id)) {
+                stopped = how
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        disks.drain()
+        guard let stopped else { return "server \(id) kept running on a full disk (\(taken) bytes filled) for 10 s" }
+        let tail = cluster.logTail(id, lines: 20)
+        guard tail.contains("No space left on device") else {
+            throw TortureError("server \(id) stopped (\(stopped)) on a full disk without saying so; its log ends:\n\(tail)")
+        }
+        return "server \(id) stopped on ENOSPC (\(stopped)), restarted after the space was freed"
+    }
+
+    /// Moves the leader (or, if it is the tmpfs-backed server, the two others) into the throttled
+    /// cgroup for 5 s.
+    func slowDisk(_ cluster: TortureCluster, _ throttle: DiskLab.Throttle, leader: UInt64) async throws -> String {
+        let targets = leader == cluster.disks?.fullDiskServer ? cluster.ids.filter { $0 != leader } : [leader]
+        var moved: [(Int32, String)] = []
+        for id in targets {
+            guard let pid = cluster.processes.pid(cluster.name(id)) else { continue }
+            moved.append((pid, try throttle.slow(pid)))
+        }
+        try await Task.sleep(for: .seconds(5))
+        for (pid, original) in moved { throttle.release(pid, to: original) }
+        return "disk of server \(targets.map(String.init).joined(separator: " and ")) slowed"
     }
 
     struct Checked {
@@ -171,11 +234,13 @@ struct Report {
         var lost: Int
         var digests: [UInt64: UInt32]
         var violations: Int
+        var note: String
 
         func line(_ number: Int) -> String {
             let digest = Set(digests.values).count == 1 ? "equal" : "DIFFER"
             return "round \(number): \(fault): all servers agree on a leader \(String(format: "%.2f", recoverySeconds)) s; "
                 + "\(acknowledged) registrations acknowledged so far, \(lost) lost; digests \(digest); \(violations) non-linearizable keys"
+                + (note.isEmpty ? "" : "; \(note)")
         }
     }
 

@@ -12,11 +12,14 @@ final class TortureCluster: Sendable {
     let processes = ChildProcesses()
     /// With partitions: each server in its own network namespace.
     let lab: NetworkLab?
+    /// With disk faults: server 3's data directory on its own small file system.
+    let disks: DiskLab?
 
-    init(binary: String, directory: String, lab: NetworkLab?) throws {
+    init(binary: String, directory: String, lab: NetworkLab?, disks: DiskLab?) throws {
         self.binary = binary
         self.directory = directory
         self.lab = lab
+        self.disks = disks
         ports = try FreePorts.pick(3)
     }
 
@@ -27,10 +30,15 @@ final class TortureCluster: Sendable {
     }
     var addresses: [String] { ids.map(address) }
     func name(_ id: UInt64) -> String { "server\(id)" }
-    func dataDirectory(_ id: UInt64) -> String { directory + "/server\(id)" }
+    func dataDirectory(_ id: UInt64) -> String {
+        if let disks, id == disks.fullDiskServer { return disks.mount + "/server\(id)" }
+        return directory + "/server\(id)"
+    }
 
     func start(_ id: UInt64, bootstrap: Bool = false) throws {
-        var arguments = ["server", "--node-id", "\(id)", "--rpc-addr", address(id), "--data-dir", dataDirectory(id), "--log-level", "info"]
+        // Small segments: rolls (file creation, preallocation, directory syncs) happen every few seconds.
+        var arguments = ["server", "--node-id", "\(id)", "--rpc-addr", address(id), "--data-dir", dataDirectory(id), "--log-level", "info",
+                         "--segment-size", "256KiB"]
         for peer in ids { arguments += ["--peer", "\(peer)=\(address(peer))"] }
         if bootstrap { arguments.append("--bootstrap") }
         if let lab {
@@ -41,8 +49,22 @@ final class TortureCluster: Sendable {
         }
     }
 
-    func startAll(first: Bool) throws {
-        for id in ids where !processes.isRunning(name(id)) { try start(id, bootstrap: first && id == 1) }
+    /// Starts every server that is not running; returns those that had exited by themselves (a
+    /// crash the round did not cause, or a stop on a full disk) with how they ended.
+    @discardableResult
+    func startAll(first: Bool) throws -> [UInt64: String] {
+        var exited: [UInt64: String] = [:]
+        for id in ids {
+            if let how = processes.exitedByItself(name(id)) { exited[id] = how }
+            if !processes.isRunning(name(id)) { try start(id, bootstrap: first && id == 1) }
+        }
+        return exited
+    }
+
+    /// The last `lines` lines of server `id`'s log.
+    func logTail(_ id: UInt64, lines: Int = 5) -> String {
+        let text = (try? String(contentsOfFile: directory + "/server\(id).log", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
     /// Each running server's view (nil for one that does not answer).

@@ -4,16 +4,17 @@ import Testing
 /// The short CI version of `tools/torture`: the built `helios-torture` against real server processes.
 @Suite("Fault rounds (short)", .serialized, .timeLimit(.minutes(5)))
 struct TortureTests {
-    @Test("six rounds (leader, follower, all three killed; leader paused; follower and leader partitioned): nothing acknowledged lost, equal digests, linearizable, clean logs")
+    @Test("eight rounds (leader, follower, all three killed; leader paused; follower and leader partitioned; a full disk; a slow disk): nothing acknowledged lost, equal digests, linearizable, clean logs")
     func shortRun() throws {
-        // Partitions need network namespaces (root); without root the four process faults still run.
+        // Partitions need network namespaces and disk faults a tmpfs and a cgroup (root); without
+        // root the four process faults still run.
         let partitions = getuid() == 0
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let torture = directory.appendingPathComponent("helios-torture")
         let process = Process()
         process.executableURL = torture
-        process.arguments = ["--rounds", partitions ? "6" : "4", "--seconds", "1", "--clients", "6", "--time-limit", "220",
-                             "--helios", directory.appendingPathComponent("helios").path] + (partitions ? ["--partitions"] : [])
+        process.arguments = ["--rounds", partitions ? "8" : "4", "--seconds", "1", "--clients", "6", "--time-limit", "240",
+                             "--helios", directory.appendingPathComponent("helios").path] + (partitions ? ["--partitions", "--disk-faults"] : [])
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -29,7 +30,11 @@ struct TortureTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains("OK: no acknowledged write lost"), "\(text)")
-        #expect(text.split(separator: "\n").filter { $0.hasPrefix("round ") }.count == (partitions ? 6 : 4), "\(text)")
-        if !partitions { Issue.record("network partitions were not exercised: they need root") }
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("round ") }.count == (partitions ? 8 : 4), "\(text)")
+        if !partitions { Issue.record("network partitions and disk faults were not exercised: they need root") }
+        if partitions {
+            #expect(text.contains("fill server 3's disk"), "\(text)")
+            if !text.contains("slow disk through") { Issue.record("no blkio/io cgroup on this machine: the slow-disk round did not run\n\(text)") }
+        }
     }
 }
