@@ -18,10 +18,12 @@ let package = Package(
         .library(name: "HeliosCompression", targets: ["HeliosCompression"]),
         .library(name: "HeliosTesting", targets: ["HeliosTesting"]),
         .library(name: "HeliosClient", targets: ["HeliosClient"]),
+        .library(name: "HeliosJobFile", targets: ["HeliosJobFile"]),
         .executable(name: "helios", targets: ["helios"]),
         .executable(name: "helios-bench", targets: ["HeliosBench"]),
         .executable(name: "helios-simulate", targets: ["HeliosSimulator"]),
         .executable(name: "helios-torture", targets: ["HeliosTorture"]),
+        .executable(name: "helios-fuzz", targets: ["HeliosFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -42,6 +44,8 @@ let package = Package(
         /// fork/exec for task processes (a new process group or session, reset signals, exec errors
         /// reported through a pipe): the parts Swift cannot do safely between fork and exec.
         .target(name: "CSpawn"),
+        /// libFuzzer's driver entry point (declaration only; tools/fuzz links compiler-rt's libFuzzer).
+        .target(name: "CFuzzer"),
         /// The system liblz4 (Debian `liblz4-dev`), found with pkg-config.
         .systemLibrary(
             name: "CLZ4",
@@ -126,13 +130,23 @@ let package = Package(
             ],
             swiftSettings: heliosSwiftSettings
         ),
-        /// The embeddable Swift client (every public RPC, failover, leader hints, retries) and job files.
+        /// The embeddable Swift client (every public RPC, failover, leader hints, retries).
         .target(
             name: "HeliosClient",
             dependencies: [
                 "HeliosAPI", "HeliosProto",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: heliosSwiftSettings
+        ),
+        /// Job files (YAML or JSON, Formats/jobspec.md) to job specs, with Nomad's defaults and errors
+        /// naming file:line and field. No gRPC: tools and fuzzers link it alone.
+        .target(
+            name: "HeliosJobFile",
+            dependencies: [
+                "HeliosProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -173,6 +187,7 @@ let package = Package(
                 "HeliosServer",
                 "HeliosAgent",
                 "HeliosClient",
+                "HeliosJobFile",
                 "HeliosAPI",
                 "HeliosReplication",
                 "CCRC32C",
@@ -227,6 +242,16 @@ let package = Package(
             ],
             swiftSettings: heliosSwiftSettings
         ),
+        /// Fuzz targets for bad input (log recovery, job files, event apply): replays inputs when built
+        /// normally, runs under libFuzzer when built by tools/fuzz. No gRPC, so the fuzz build is small.
+        .executableTarget(
+            name: "HeliosFuzz",
+            dependencies: [
+                "CFuzzer", "HeliosLog", "HeliosJobFile", "HeliosState", "HeliosProto", "HeliosTesting",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: heliosSwiftSettings
+        ),
         .executableTarget(
             name: "HeliosSimulator",
             dependencies: ["HeliosSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -263,16 +288,26 @@ let package = Package(
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(
+            name: "HeliosFuzzTests",
+            dependencies: ["HeliosFuzz"],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
             name: "HeliosTortureTests",
             dependencies: ["HeliosTesting", "HeliosTorture", "helios"],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(
             name: "HeliosClientTests",
-            dependencies: ["helios", "HeliosClient", "HeliosServer", "HeliosAPI", "HeliosProto", "HeliosTesting",
+            dependencies: ["helios", "HeliosClient", "HeliosJobFile", "HeliosServer", "HeliosAPI", "HeliosProto", "HeliosTesting",
                            .product(name: "GRPCCore", package: "grpc-swift-2"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosJobFileTests",
+            dependencies: ["HeliosJobFile", "HeliosProto", "HeliosTesting"],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(

@@ -14,7 +14,7 @@ import Synchronization
 /// ```swift
 /// let client = try HeliosClient(addresses: ["127.0.0.1:50051"])
 /// defer { client.close() }
-/// let job = try JobFile.parse(yaml, path: "web.yaml")
+/// let job = try JobFile.parse(yaml, file: "web.yaml")  // import HeliosJobFile
 /// let registered = try await client.registerJob(job)
 /// print("version \(registered.version), evaluation \(registered.evaluationID)")
 /// ```

@@ -19,7 +19,7 @@ final class DiskLab: Sendable {
         mount = directory + "/server3-disk"
         try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
         // Big enough for the run's log and snapshots; tmpfs takes memory only for what is written.
-        try Self.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=512m", "tmpfs", mount])
+        try runSystemTool(["/usr/bin/mount", "/bin/mount"], ["-t", "tmpfs", "-o", "size=512m", "tmpfs", mount])
         throttle = Throttle(path: directory, tag: "helios-torture-\(getpid())")
     }
 
@@ -58,22 +58,7 @@ final class DiskLab: Sendable {
         drain()
         throttle?.tearDown()
         // Lazy: a server still holding files in it must not keep the mount around.
-        _ = try? Self.run("/usr/bin/umount", ["-l", mount])
-    }
-
-    static func run(_ binary: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: binary) ? binary : "/bin/" + (binary as NSString).lastPathComponent)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TortureError("\(binary) \(arguments.joined(separator: " ")) failed: \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
+        _ = try? runSystemTool(["/usr/bin/umount", "/bin/umount"], ["-l", mount])
     }
 }
 

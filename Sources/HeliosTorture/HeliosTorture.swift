@@ -110,7 +110,7 @@ struct HeliosTorture: AsyncParsableCommand {
             case .fullDisk:
                 note = try await fillDisk(cluster, disks!)
             case .slowDisk:
-                note = try await slowDisk(cluster, disks!.throttle!, leader: leader)
+                note = try await slowDisk(cluster, disks!.throttle!, leader: leader, workload: workload)
             }
             try await Task.sleep(for: .milliseconds(500))
             let exited = try cluster.startAll(first: false)
@@ -166,7 +166,8 @@ struct HeliosTorture: AsyncParsableCommand {
     func fillDisk(_ cluster: TortureCluster, _ disks: DiskLab) async throws -> String {
         let id = disks.fullDiskServer
         let taken = try disks.fill()
-        let deadline = ContinuousClock.now + .seconds(10)
+        let filled = ContinuousClock.now
+        let deadline = filled + .seconds(10)
         var stopped: String?
         while ContinuousClock.now < deadline {
             if let how = cluster.processes.exitedByItself(cluster.name(id)) {
@@ -181,21 +182,29 @@ struct HeliosTorture: AsyncParsableCommand {
         guard tail.contains("No space left on device") else {
             throw TortureError("server \(id) stopped (\(stopped)) on a full disk without saying so; its log ends:\n\(tail)")
         }
-        return "server \(id) stopped on ENOSPC (\(stopped)), restarted after the space was freed"
+        let after = String(format: "%.1f", (ContinuousClock.now - filled).seconds)
+        return "server \(id) stopped on ENOSPC within \(after) s (\(stopped)), restarted after the space was freed"
     }
 
     /// Moves the leader (or, if it is the tmpfs-backed server, the two others) into the throttled
     /// cgroup for 5 s.
-    func slowDisk(_ cluster: TortureCluster, _ throttle: DiskLab.Throttle, leader: UInt64) async throws -> String {
+    func slowDisk(_ cluster: TortureCluster, _ throttle: DiskLab.Throttle, leader: UInt64, workload: Workload) async throws -> String {
         let targets = leader == cluster.disks?.fullDiskServer ? cluster.ids.filter { $0 != leader } : [leader]
         var moved: [(Int32, String)] = []
         for id in targets {
             guard let pid = cluster.processes.pid(cluster.name(id)) else { continue }
             moved.append((pid, try throttle.slow(pid)))
         }
+        let start = DispatchTime.now().uptimeNanoseconds
         try await Task.sleep(for: .seconds(5))
+        let end = DispatchTime.now().uptimeNanoseconds
         for (pid, original) in moved { throttle.release(pid, to: original) }
-        return "disk of server \(targets.map(String.init).joined(separator: " and ")) slowed"
+        // The effect, from the recorded history: writes acknowledged while slowed vs. the 5 s before.
+        let writes = workload.operations.filter { $0.kind != .get && $0.outcome == .ok }
+        let slowed = writes.filter { $0.completedAt >= start && $0.completedAt < end }.count
+        let before = writes.filter { $0.completedAt >= start - (end - start) && $0.completedAt < start }.count
+        let servers = targets.map(String.init).joined(separator: " and ")
+        return "disk of server \(servers) slowed: \(slowed) writes acknowledged in those 5 s, \(before) in the 5 s before"
     }
 
     struct Checked {

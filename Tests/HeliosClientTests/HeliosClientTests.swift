@@ -1,5 +1,6 @@
 import Foundation
 import HeliosClient
+import HeliosJobFile
 import HeliosProto
 import HeliosServer
 import HeliosTesting

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeliosClient
+import HeliosJobFile
 
 /// `helios job init`: write a commented example job file.
 struct JobInitCommand: AsyncParsableCommand {

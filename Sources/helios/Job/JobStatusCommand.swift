@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeliosClient
+import HeliosJobFile
 import HeliosProto
 
 /// `helios job status [job]`: one job in detail, or every job.

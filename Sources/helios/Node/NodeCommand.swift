@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeliosClient
+import HeliosJobFile
 import HeliosProto
 
 /// `helios node ...`: the worker nodes (agents).

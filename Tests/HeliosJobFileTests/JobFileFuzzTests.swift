@@ -1,5 +1,5 @@
 import Foundation
-import HeliosClient
+import HeliosJobFile
 import HeliosTesting
 import Testing
 

@@ -1,3 +1,4 @@
+import Foundation
 /// Reads typed fields out of a ``JobFileValue`` mapping, naming the field path and line in every error
 /// and refusing keys it does not know.
 struct JobFileReader {
@@ -55,7 +56,7 @@ struct JobFileReader {
 
     func int<T: FixedWidthInteger>(_ key: String, _ range: ClosedRange<T>) throws(JobFileError) -> T? {
         guard let text = try string(key) else { return nil }
-        guard let number = T(text.trimmingWhitespace()) else {
+        guard let number = T(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw error(key, "'\(text)' is not a whole number", line: value(key)?.line)
         }
         guard range.contains(number) else {
@@ -141,7 +142,7 @@ struct JobFileReader {
 /// Parses `250ms`, `30s`, `5m`, `2h`, `1h30m`, `1d` or plain seconds into milliseconds (the job
 /// file and CLI duration syntax).
 public func parseDurationMS(_ text: String) -> UInt64? {
-    let trimmed = String(text.trimmingWhitespace())
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
     if let seconds = UInt64(trimmed) { return seconds.multipliedReportingOverflow(by: 1000).overflow ? nil : seconds * 1000 }
     var total: UInt64 = 0
     var number = ""

@@ -1,5 +1,5 @@
 import Foundation
-import HeliosClient
+import HeliosJobFile
 import HeliosProto
 import Testing
 
@@ -124,7 +124,7 @@ struct JobFileTests {
 
     @Test("every example under Formats/examples parses")
     func formatsExamples() throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../Formats/examples").standardized
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Formats/examples").standardized
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".json") }
         #expect(files.count >= 3)
         for file in files {

@@ -1,0 +1,1 @@
+// Declarations only (include/CFuzzer.h): libFuzzer itself comes from the toolchain's compiler-rt.
