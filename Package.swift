@@ -289,7 +289,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeliosFuzzTests",
-            dependencies: ["HeliosFuzz"],
+            dependencies: ["HeliosFuzz", "HeliosTesting"],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(

@@ -73,6 +73,27 @@ public final class ChildProcesses: Sendable {
         return false
     }
 
+    /// Runs `binary` to its end with stdout and stderr combined; SIGKILLs it (by pid) if it outlives
+    /// `limit`. Returns its exit status and output.
+    public static func runToEnd(_ binary: String, _ arguments: [String], limit: TimeInterval) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = Thread {
+            Thread.sleep(forTimeInterval: limit)
+            if process.isRunning { _ = Glibc.kill(pid, SIGKILL) }
+        }
+        watchdog.start()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
     public func killAll() {
         for name in running.withLock({ Array($0.keys) }) { kill(name) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HeliosTesting
 import Testing
 
 /// CI's share of the fuzzing: the built `helios-fuzz` replays each target's seeds and runs seeded
@@ -9,23 +10,8 @@ struct FuzzTargetTests {
     static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("helios-fuzz").path
 
     /// Runs `helios-fuzz` with `arguments`, bounded; returns its exit status and output.
-    func run(_ arguments: [String], limit: TimeInterval = 240) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let pid = process.processIdentifier
-        let watchdog = Thread {
-            Thread.sleep(forTimeInterval: limit)
-            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
-        }
-        watchdog.start()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+    func run(_ arguments: [String]) throws -> (Int32, String) {
+        try ChildProcesses.runToEnd(Self.binary, arguments, limit: 240)
     }
 
     @Test("each target's seeds hold its oracle", arguments: ["log", "jobfile", "event"])

@@ -1,4 +1,5 @@
 import Foundation
+import HeliosTesting
 import Testing
 
 /// The short CI version of `tools/torture`: the built `helios-torture` against real server processes.
@@ -11,24 +12,12 @@ struct TortureTests {
         let partitions = getuid() == 0
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let torture = directory.appendingPathComponent("helios-torture")
-        let process = Process()
-        process.executableURL = torture
-        process.arguments = ["--rounds", partitions ? "8" : "4", "--seconds", "1", "--clients", "6", "--time-limit", "240",
-                             "--helios", directory.appendingPathComponent("helios").path] + (partitions ? ["--partitions", "--disk-faults"] : [])
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let pid = process.processIdentifier
-        // Bounded: the run stops itself after --time-limit; this is the backstop.
-        let watchdog = Thread {
-            Thread.sleep(forTimeInterval: 270)
-            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
-        }
-        watchdog.start()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let arguments = ["--rounds", partitions ? "8" : "4", "--seconds", "1", "--clients", "6", "--time-limit", "240",
+                         "--helios", directory.appendingPathComponent("helios").path]
+            + (partitions ? ["--partitions", "--disk-faults"] : [])
+        // Bounded: the run stops itself after --time-limit; the 270 s limit is the backstop.
+        let (status, text) = try ChildProcesses.runToEnd(torture.path, arguments, limit: 270)
+        #expect(status == 0, "\(text)")
         #expect(text.contains("OK: no acknowledged write lost"), "\(text)")
         #expect(text.split(separator: "\n").filter { $0.hasPrefix("round ") }.count == (partitions ? 8 : 4), "\(text)")
         if !partitions { Issue.record("network partitions and disk faults were not exercised: they need root") }
