@@ -19,6 +19,7 @@ struct StateBenchmark: AsyncParsableCommand {
     @Option(help: "Events in the replay data directory.") var events: Int = 1_000_000
     @Option(help: "Read an existing snapshot file five times and exit (for profiling).") var profileRead: String?
     @Option(help: "Keep a copy of the benchmark's snapshot file here.") var keepSnapshot: String?
+    @Flag(help: "Keep the replay data directory (<directory>/data) for profiling start-up.") var keepData = false
 
     func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -243,7 +244,7 @@ struct StateBenchmark: AsyncParsableCommand {
         print("|---|---:|---:|")
         print("| Full replay from the log (decode + apply), no snapshot | \(Int(Double(full.replayedEvents) / replaySeconds)) events/s (\(String(format: "%.1f", replaySeconds)) s) | |")
         print("| Start-up: open log + newest snapshot (index \(loaded.snapshotIndex), \(loaded.state.jobs.count) jobs, \(loaded.state.allocations.count) allocations) + replay \(loaded.replayedEvents) events, median of 3 | \(String(format: "%.0f", startup * 1000)) ms | <= 1000 ms |")
-        try? FileManager.default.removeItem(atPath: directory)
+        if !keepData { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     static func time(_ executable: String, _ arguments: [String]) throws -> Double {

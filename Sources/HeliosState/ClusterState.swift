@@ -88,38 +88,18 @@ public struct ClusterState: Sendable {
 
     // MARK: Index maintenance
 
-    /// Builds every secondary index from the primary tables in one pass, each with its exact final
-    /// size (used after loading a snapshot: much cheaper than growing them entry by entry).
-    mutating func rebuildIndexes() {
-        var byJob: [String: [String]] = [:]
-        var byNode: [String: [String]] = [:]
-        var byStatus: [Int: [String]] = [:]
-        var usage: [String: (cpu: UInt64, memory: UInt64)] = [:]
-        byJob.reserveCapacity(jobs.count)
-        byNode.reserveCapacity(nodes.count)
-        for (id, allocation) in allocations {
-            byJob[allocation.jobID, default: []].append(id)
-            byNode[allocation.nodeID, default: []].append(id)
-            byStatus[allocation.clientStatus.rawValue, default: []].append(id)
-            if Self.holdsResources(allocation) {
-                var used = usage[allocation.nodeID] ?? (0, 0)
-                used.cpu += UInt64(allocation.resources.cpuMhz)
-                used.memory += UInt64(allocation.resources.memoryMb)
-                usage[allocation.nodeID] = used
-            }
-        }
-        allocationsByJob = byJob.mapValues { Set($0) }
-        allocationsByNode = byNode.mapValues { Set($0) }
-        allocationsByStatus = byStatus.mapValues { Set($0) }
-        nodeUsage = usage
-        var evaluationJobs: [String: [String]] = [:]
-        var evaluationStatuses: [Int: [String]] = [:]
-        for (id, evaluation) in evaluations {
-            evaluationJobs[evaluation.jobID, default: []].append(id)
-            evaluationStatuses[evaluation.status.rawValue, default: []].append(id)
-        }
-        evaluationsByJob = evaluationJobs.mapValues { Set($0) }
-        evaluationsByStatus = evaluationStatuses.mapValues { Set($0) }
+    /// Adds a loaded allocation (from a snapshot: new id, nothing to undo) to the indexes and usage.
+    mutating func indexLoaded(_ allocation: Allocation) {
+        allocationsByJob[allocation.jobID, default: []].insert(allocation.id)
+        allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
+        allocationsByStatus[allocation.clientStatus.rawValue, default: []].insert(allocation.id)
+        account(allocation, 1)
+    }
+
+    /// Adds a loaded evaluation to the indexes.
+    mutating func indexLoaded(_ evaluation: Evaluation) {
+        evaluationsByJob[evaluation.jobID, default: []].insert(evaluation.id)
+        evaluationsByStatus[evaluation.status.rawValue, default: []].insert(evaluation.id)
     }
 
     /// Reserves room for a state of this size (a snapshot's counts), so loading never rehashes.
@@ -129,6 +109,10 @@ public struct ClusterState: Sendable {
         nodes.reserveCapacity(min(nodeCount, cap))
         evaluations.reserveCapacity(min(evaluationCount, cap))
         allocations.reserveCapacity(min(allocationCount, cap))
+        allocationsByJob.reserveCapacity(min(jobCount, cap))
+        allocationsByNode.reserveCapacity(min(nodeCount, cap))
+        nodeUsage.reserveCapacity(min(nodeCount, cap))
+        evaluationsByJob.reserveCapacity(min(jobCount, cap))
     }
 
     mutating func putAllocation(_ allocation: Allocation) {

@@ -1,4 +1,5 @@
 import CCRC32C
+import Dispatch
 import HeliosCompression
 import HeliosLog
 import HeliosProto
@@ -82,6 +83,9 @@ public enum SnapshotReader {
         var frameChecksum: UInt32 = 0
         var digest: UInt32 = 0
         var uncompressed: UInt64 = 0
+        var recordsCut = 0
+        var inFlight: [RecordBatch] = []
+        let depth = 4
         var offset = SnapshotFileHeader.size
         let end = SnapshotFileHeader.size + Int(header.compressedSize)
         while offset < end {
@@ -98,8 +102,14 @@ public enum SnapshotReader {
                 throw SnapshotError("snapshot \(name): the LZ4 frame is damaged near byte \(offset): \(error.reason)")
             }
             uncompressed += UInt64(pending.count - before)
-            try decodeRecords(&pending, consumed: &consumed, builder: &builder, digest: &digest, name: name)
+            if let batch = try cutRecords(&pending, consumed: &consumed, recordsCut: &recordsCut, name: name) {
+                batch.start()
+                inFlight.append(batch)
+            }
+            // Bounded memory: at most `depth` batches are decoded ahead of the state.
+            while inFlight.count > depth { try add(inFlight.removeFirst(), to: &builder, digest: &digest, name: name) }
         }
+        for batch in inFlight { try add(batch, to: &builder, digest: &digest, name: name) }
         do {
             try decoder.finish()
         } catch {
@@ -124,44 +134,100 @@ public enum SnapshotReader {
         return Loaded(header: header, position: position, state: state)
     }
 
-    /// Decodes every complete record in `pending[consumed...]`, then drops consumed bytes.
-    private static func decodeRecords(
-        _ pending: inout [UInt8], consumed: inout Int, builder: inout ClusterStateBuilder, digest: inout UInt32, name: String
-    ) throws {
+    /// Cuts every complete record out of `pending[consumed...]` into a batch (its own copy of the
+    /// bytes), then drops consumed bytes; nil when no record is complete yet.
+    private static func cutRecords(
+        _ pending: inout [UInt8], consumed: inout Int, recordsCut: inout Int, name: String
+    ) throws -> RecordBatch? {
+        var ranges: [RecordBatch.Framed] = []
+        let first = consumed
         while true {
             let next = pending.withUnsafeBytes { Varint.read($0, at: consumed) }
-            let length: Int
-            let prefix: Int
-            switch next {
-            case .incomplete:
-                if consumed > 1 << 20 {
-                    pending.removeSubrange(0..<consumed)
-                    consumed = 0
+            guard case .value(let value, let prefix) = next else {
+                if case .invalid = next {
+                    throw SnapshotError("snapshot \(name): record \(recordsCut + ranges.count + 1) has an invalid length prefix")
                 }
-                return
-            case .invalid:
-                throw SnapshotError("snapshot \(name): record \(builder.records + 1) has an invalid length prefix")
-            case .value(let value, let size):
-                guard value <= UInt64(Int32.max) else {
-                    throw SnapshotError("snapshot \(name): record \(builder.records + 1) claims \(value) bytes")
-                }
-                length = Int(value)
-                prefix = size
+                break
+            }
+            guard value <= UInt64(Int32.max) else {
+                throw SnapshotError("snapshot \(name): record \(recordsCut + ranges.count + 1) claims \(value) bytes")
             }
             let start = consumed + prefix
-            guard start + length <= pending.count else { return }
-            let record: Helios_V1_SnapshotRecord
-            do {
-                record = try Helios_V1_SnapshotRecord(serializedBytes: Array(pending[start..<(start + length)]))
-            } catch {
-                throw SnapshotError("snapshot \(name): record \(builder.records + 1) does not decode: \(error)")
-            }
+            guard start + Int(value) <= pending.count else { break }
+            ranges.append(RecordBatch.Framed(prefix: consumed - first, payload: start - first, end: start - first + Int(value)))
+            consumed = start + Int(value)
+        }
+        let batch = ranges.isEmpty ? nil : RecordBatch(bytes: Array(pending[first..<consumed]), ranges: ranges, firstRecord: recordsCut)
+        recordsCut += ranges.count
+        if consumed > 1 << 20 {
+            pending.removeSubrange(0..<consumed)
+            consumed = 0
+        }
+        return batch
+    }
+
+    /// Adds a decoded batch to the state in order, extending the state digest over its records.
+    private static func add(_ batch: RecordBatch, to builder: inout ClusterStateBuilder, digest: inout UInt32, name: String) throws {
+        batch.wait()
+        if let failure = batch.failure {
+            throw SnapshotError("snapshot \(name): record \(failure.record) does not decode: \(failure.error)")
+        }
+        for (record, range) in zip(batch.records, batch.ranges) {
             if case .header = record.record {} else {
-                let from = consumed
-                digest = pending.withUnsafeBytes { helios_crc32c_extend(digest, $0.baseAddress! + from, start + length - from) }
+                // The digest covers each record with its length prefix, as written.
+                digest = batch.bytes.withUnsafeBytes { helios_crc32c_extend(digest, $0.baseAddress! + range.prefix, range.end - range.prefix) }
             }
             try builder.add(record)
-            consumed = start + length
+        }
+    }
+}
+
+/// Complete records cut from the decompressed stream, decoded on another thread while the reader
+/// decompresses further and adds earlier batches to the state (protobuf decoding is most of a load).
+final class RecordBatch: @unchecked Sendable {
+    // @unchecked: `records` and `failure` are written only by the decoding work item, before it
+    // signals `done`; they are read only after `wait()`.
+    let bytes: [UInt8]
+    /// Where each record sits in `bytes`: its length prefix, its payload, its end.
+    struct Framed {
+        var prefix: Int
+        var payload: Int
+        var end: Int
+    }
+    let ranges: [Framed]
+    let firstRecord: Int
+    private(set) var records: [Helios_V1_SnapshotRecord] = []
+    private(set) var failure: (record: Int, error: any Error)?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(bytes: [UInt8], ranges: [Framed], firstRecord: Int) {
+        self.bytes = bytes
+        self.ranges = ranges
+        self.firstRecord = firstRecord
+    }
+
+    /// Starts decoding on a global queue.
+    func start() {
+        DispatchQueue.global().async {
+            self.decode()
+            self.done.signal()
+        }
+    }
+
+    func wait() { done.wait() }
+
+    private func decode() {
+        records.reserveCapacity(ranges.count)
+        let local = bytes
+        let all = local.span.bytes
+        for (offset, range) in ranges.enumerated() {
+            do {
+                let payload = all.extracting(range.payload..<range.end)
+                records.append(try Helios_V1_SnapshotRecord(serializedBytes: payload))
+            } catch {
+                failure = (firstRecord + offset + 1, error)
+                return
+            }
         }
     }
 }

@@ -86,8 +86,12 @@ struct ClusterStateBuilder {
         case .member(let member): state.members[member.id] = member
         case .job(let job): state.jobs[job.id] = job
         case .node(let node): state.nodes[node.id] = node
-        case .evaluation(let evaluation): state.evaluations[evaluation.id] = evaluation
-        case .allocation(let allocation): state.allocations[allocation.id] = allocation
+        case .evaluation(let evaluation):
+            state.evaluations[evaluation.id] = evaluation
+            state.indexLoaded(evaluation)
+        case .allocation(let allocation):
+            state.allocations[allocation.id] = allocation
+            state.indexLoaded(allocation)
         case .trailer(let found):
             trailer = found
             return
@@ -107,7 +111,6 @@ struct ClusterStateBuilder {
         else {
             throw SnapshotError("trailer counts (\(trailer.recordCount) records) disagree with the records read (\(records))")
         }
-        state.rebuildIndexes()
         return (position, state)
     }
 }
