@@ -34,10 +34,10 @@ public final class LZ4FrameEncoder {
         }
     }
 
-    private var context: OpaquePointer?
-    private var preferences = LZ4F_preferences_t()
+    private let context: OpaquePointer?
+    private var preferences: LZ4F_preferences_t
     /// Where liblz4 writes before the bytes are appended to the caller's array.
-    private var scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16)
+    private let scratch: UnsafeMutableRawBufferPointer
     private var started = false
     private var finished = false
     /// Uncompressed bytes consumed so far.
@@ -51,16 +51,23 @@ public final class LZ4FrameEncoder {
     ///   - level: 0 for the fast default; 3...12 selects LZ4 HC.
     ///   - contentSize: the total uncompressed size, if known, recorded in the frame header.
     public init(contentChecksum: Bool = true, blockSize: BlockSize = .mib4, level: Int32 = 0, contentSize: UInt64? = nil) throws(LZ4Error) {
-        let result = LZ4F_createCompressionContext(&context, UInt32(LZ4F_VERSION))
-        if LZ4F_isError(result) != 0 {
-            throw LZ4Error(operation: "creating a compression context", reason: String(cString: LZ4F_getErrorName(result)))
-        }
+        var preferences = LZ4F_preferences_t()
         preferences.frameInfo.blockSizeID = blockSize.raw
         preferences.frameInfo.blockMode = LZ4F_blockIndependent
         preferences.frameInfo.contentChecksumFlag = contentChecksum ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum
         preferences.frameInfo.contentSize = contentSize ?? 0
         preferences.compressionLevel = level
+        var context: OpaquePointer?
+        let result = LZ4F_createCompressionContext(&context, UInt32(LZ4F_VERSION))
+        if LZ4F_isError(result) != 0 {
+            LZ4F_freeCompressionContext(context)
+            throw LZ4Error(operation: "creating a compression context", reason: String(cString: LZ4F_getErrorName(result)))
+        }
+        self.context = context
+        // Allocated once, at its final size (found by the first libFuzzer run: a placeholder
+        // allocation here leaked one block per encoder).
         scratch = .allocate(byteCount: LZ4F_compressBound(Self.step, &preferences) + 64, alignment: 16)
+        self.preferences = preferences
     }
 
     deinit {
