@@ -28,8 +28,11 @@ public enum StateLoader {
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> Loaded {
         let target = min(index ?? log.lastIndex, log.lastIndex)
-        let snapshot = try snapshots.newestValid(atOrBelow: target)
-        var state = snapshot?.state ?? ClusterState()
+        var snapshot = try snapshots.newestValid(atOrBelow: target)
+        // Take the state out of the snapshot: a second reference would make the first replayed event
+        // copy every table (hundreds of thousands of entries) on write.
+        var state = ClusterState()
+        if snapshot != nil { swap(&state, &snapshot!.state) }
         var configuration = ConfigurationState(
             voters: Set(snapshot?.position.voters ?? []), learners: Set(snapshot?.position.learners ?? []))
         var term = snapshot?.position.term ?? 0

@@ -40,6 +40,30 @@ struct SnapshotTests {
         }
     }
 
+    @Test("a snapshot read in several batches (decoded on another thread) indexes every allocation and evaluation as apply did")
+    func indexesAfterBatchedRead() throws {
+        let state = Self.state(seed: 21, events: 4_000)
+        let bytes = try SnapshotWriter.bytes(state, position: SnapshotPosition(index: state.appliedIndex, term: 1), createdAtMs: 0)
+        // 2 KiB at a time: dozens of batches, several in flight at once.
+        #expect(bytes.count > 40 << 10)
+        let loaded = try SnapshotReader.read(bytes: bytes, chunkBytes: 2048).state
+        #expect(loaded.canonicalBytes() == state.canonicalBytes())
+        for job in state.jobs.keys {
+            #expect(loaded.allocations(ofJob: job).map(\.id) == state.allocations(ofJob: job).map(\.id))
+            #expect(loaded.evaluations(ofJob: job).map(\.id) == state.evaluations(ofJob: job).map(\.id))
+        }
+        for node in state.nodes.keys {
+            #expect(loaded.allocations(onNode: node).map(\.id) == state.allocations(onNode: node).map(\.id))
+            #expect(loaded.usedResources(onNode: node) == state.usedResources(onNode: node))
+        }
+        for status in [AllocationClientStatus.pending, .running, .complete, .failed, .lost] {
+            #expect(loaded.allocations(withStatus: status).map(\.id) == state.allocations(withStatus: status).map(\.id))
+        }
+        for status in [EvaluationStatus.pending, .complete, .failed, .canceled, .blocked] {
+            #expect(loaded.evaluations(withStatus: status).map(\.id) == state.evaluations(withStatus: status).map(\.id))
+        }
+    }
+
     @Test("the LZ4 part is a standard frame that the Debian lz4 CLI decompresses")
     func lz4CLI() async throws {
         try await TemporaryDirectory.with("snapshot-lz4") { directory in

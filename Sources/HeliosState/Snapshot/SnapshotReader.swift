@@ -27,9 +27,10 @@ public enum SnapshotReader {
         return try read(name: path) { offset, count in try file.readUpTo(count, at: Int64(offset)) }
     }
 
-    /// Reads a snapshot held in memory (one received through Raft).
-    public static func read(bytes: [UInt8], name: String = "snapshot") throws -> Loaded {
-        try read(name: name) { offset, count in
+    /// Reads a snapshot held in memory (one received through Raft). `chunkBytes` is how much of the
+    /// frame is decompressed at a time (each chunk's records are one decoded batch).
+    public static func read(bytes: [UInt8], name: String = "snapshot", chunkBytes: Int = 1 << 20) throws -> Loaded {
+        try read(name: name, chunkBytes: chunkBytes) { offset, count in
             Array(bytes[min(offset, bytes.count)..<min(offset + count, bytes.count)])
         }
     }
@@ -72,7 +73,7 @@ public enum SnapshotReader {
         }.get()
     }
 
-    static func read(name: String, source: (Int, Int) throws -> [UInt8]) throws -> Loaded {
+    static func read(name: String, chunkBytes: Int = 1 << 20, source: (Int, Int) throws -> [UInt8]) throws -> Loaded {
         let header = try SnapshotFileHeader.decode(source(0, SnapshotFileHeader.size)).mapError {
             SnapshotError("snapshot \(name): \($0.message)")
         }.get()
@@ -86,10 +87,13 @@ public enum SnapshotReader {
         var recordsCut = 0
         var inFlight: [RecordBatch] = []
         let depth = 4
+        // One decoding thread: with the reader's own, that is two busy threads; more would only take
+        // time from the reader, which adds records to the state in order.
+        let decoding = DispatchQueue(label: "helios.snapshot.decode")
         var offset = SnapshotFileHeader.size
         let end = SnapshotFileHeader.size + Int(header.compressedSize)
         while offset < end {
-            let chunk = try source(offset, min(1 << 20, end - offset))
+            let chunk = try source(offset, min(max(chunkBytes, 64), end - offset))
             if chunk.isEmpty {
                 throw SnapshotError("snapshot \(name): ends at byte \(offset), before the \(header.compressedSize)-byte frame does")
             }
@@ -103,7 +107,7 @@ public enum SnapshotReader {
             }
             uncompressed += UInt64(pending.count - before)
             if let batch = try cutRecords(&pending, consumed: &consumed, recordsCut: &recordsCut, name: name) {
-                batch.start()
+                batch.start(on: decoding)
                 inFlight.append(batch)
             }
             // Bounded memory: at most `depth` batches are decoded ahead of the state.
@@ -206,9 +210,9 @@ final class RecordBatch: @unchecked Sendable {
         self.firstRecord = firstRecord
     }
 
-    /// Starts decoding on a global queue.
-    func start() {
-        DispatchQueue.global().async {
+    /// Starts decoding on `queue`.
+    func start(on queue: DispatchQueue) {
+        queue.async {
             self.decode()
             self.done.signal()
         }
