@@ -60,11 +60,14 @@ public final class ChildProcesses: Sendable {
     @discardableResult
     public func terminate(_ name: String, grace: Duration = .seconds(10)) -> Bool {
         guard let pid = running.withLock({ $0.removeValue(forKey: name) }) else { return true }
+        let process = handles.withLock { $0.removeValue(forKey: name) }
         _ = Glibc.kill(pid, SIGCONT)
         _ = Glibc.kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
         var status: Int32 = 0
         while ContinuousClock.now < deadline {
+            // Foundation's Process may already have reaped it (then waitpid says ECHILD).
+            if let process, !process.isRunning { return true }
             if waitpid(pid, &status, WNOHANG) == pid { return true }
             usleep(50_000)
         }

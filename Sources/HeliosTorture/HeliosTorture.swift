@@ -6,8 +6,8 @@ import HeliosTesting
 
 /// `helios-torture`: a 3-server cluster of real processes under a recorded write load, broken on
 /// purpose in rounds; after each round it checks that nothing acknowledged was lost, that all servers
-/// hold byte-identical state, and that the recorded history is linearizable; at the end every data
-/// directory must pass `helios operator log verify`.
+/// hold byte-identical state, that the recorded history is linearizable, and that every data directory
+/// passes `helios operator log verify` (each server in turn stopped gracefully, verified, restarted).
 @main
 struct HeliosTorture: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -124,8 +124,19 @@ struct HeliosTorture: AsyncParsableCommand {
             workload.pause()
             let checked = try await check(cluster, workload)
             workload.resume()
+            // Every data directory verifies clean after every round: each server in turn is stopped
+            // gracefully (the other two keep serving the load), verified offline and restarted.
+            var verified = 0
+            for id in cluster.ids {
+                if let problem = try await cluster.verifyOffline(id) {
+                    failures.append("round \(round + 1): \(problem)")
+                } else {
+                    verified += 1
+                }
+            }
             report.rounds.append(.init(fault: fault.rawValue, recoverySeconds: recovered.seconds, acknowledged: checked.acknowledged,
-                                       lost: checked.lost.count, digests: checked.digests, violations: checked.violations.count, note: note))
+                                       lost: checked.lost.count, digests: checked.digests, violations: checked.violations.count,
+                                       verified: verified, note: note))
             print(report.rounds.last!.line(round + 1))
             failures += checked.lost.prefix(5).map { "round \(round + 1): acknowledged registration \($0) is missing" }
             failures += checked.violations.prefix(5).map { "round \(round + 1): history not linearizable for \($0)" }
@@ -134,15 +145,9 @@ struct HeliosTorture: AsyncParsableCommand {
         load.cancel()
         await load.value
         cluster.shutdown()
-        // Every data directory must verify clean.
+        // And once more at the end, after the last shutdown.
         for id in cluster.ids {
-            let verify = Process()
-            verify.executableURL = URL(fileURLWithPath: binary)
-            verify.arguments = ["operator", "log", "verify", "--data-dir", cluster.dataDirectory(id)]
-            verify.standardOutput = FileHandle.nullDevice
-            try verify.run()
-            verify.waitUntilExit()
-            if verify.terminationStatus != 0 { failures.append("helios operator log verify failed on \(cluster.dataDirectory(id))") }
+            if let problem = try cluster.verify(id) { failures.append(problem) }
         }
         let operations = workload.operations
         report.operations = operations.count
@@ -243,12 +248,14 @@ struct Report {
         var lost: Int
         var digests: [UInt64: UInt32]
         var violations: Int
+        var verified: Int
         var note: String
 
         func line(_ number: Int) -> String {
             let digest = Set(digests.values).count == 1 ? "equal" : "DIFFER"
             return "round \(number): \(fault): all servers agree on a leader \(String(format: "%.2f", recoverySeconds)) s; "
-                + "\(acknowledged) registrations acknowledged so far, \(lost) lost; digests \(digest); \(violations) non-linearizable keys"
+                + "\(acknowledged) registrations acknowledged so far, \(lost) lost; digests \(digest); \(violations) non-linearizable keys; "
+                + "log verify clean on \(verified)/3"
                 + (note.isEmpty ? "" : "; \(note)")
         }
     }

@@ -119,6 +119,25 @@ final class TortureCluster: Sendable {
         throw TortureError("servers did not converge within \(timeout): applied \(last.mapValues(\.appliedIndex))")
     }
 
+    /// `helios operator log verify` on server `id`'s data directory (it must not be running); nil
+    /// when clean, else what failed.
+    func verify(_ id: UInt64) throws -> String? {
+        let (status, output) = try ChildProcesses.runToEnd(binary, ["operator", "log", "verify", "--data-dir", dataDirectory(id)], limit: 120)
+        guard status != 0 else { return nil }
+        return "helios operator log verify failed on \(dataDirectory(id)): \(output.suffix(500))"
+    }
+
+    /// Stops server `id` gracefully, verifies its log offline, restarts it and waits until every
+    /// server agrees on a leader again; nil when clean.
+    func verifyOffline(_ id: UInt64) async throws -> String? {
+        let stopped = processes.terminate(name(id))  // SIGKILL after 10 s
+        let problem = try verify(id)
+        try start(id)
+        _ = try await waitForLeader(timeout: .seconds(30))
+        if !stopped { return "server \(id) did not stop within 10 s of SIGTERM; its log ends:\n\(logTail(id))" }
+        return problem
+    }
+
     func shutdown() {
         for id in ids { processes.terminate(name(id)) }
     }
