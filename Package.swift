@@ -247,7 +247,7 @@ let package = Package(
         .executableTarget(
             name: "HeliosFuzz",
             dependencies: [
-                "CFuzzer", "HeliosLog", "HeliosJobFile", "HeliosState", "HeliosProto", "HeliosTesting",
+                "CFuzzer", "HeliosLog", "HeliosJobFile", "HeliosState", "HeliosScheduler", "HeliosProto", "HeliosTesting",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: heliosSwiftSettings

@@ -157,7 +157,10 @@ struct HeliosTorture: AsyncParsableCommand {
         if report.acknowledgedWrites == 0 { failures.append("no write was acknowledged: the load did not run (refused: \(report.refused))") }
         print(report.summary)
         if failures.isEmpty {
-            if directory == nil { try? FileManager.default.removeItem(atPath: base) }
+            if directory == nil {
+                disks?.tearDown()  // unmount first: a mount point cannot be removed
+                try? FileManager.default.removeItem(atPath: base)
+            }
             print("OK: no acknowledged write lost, identical state on every server, linearizable history, clean logs")
         } else {
             for failure in failures { print("FAIL: \(failure)") }
