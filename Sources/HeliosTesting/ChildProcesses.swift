@@ -40,6 +40,7 @@ public final class ChildProcesses: Sendable {
     /// SIGKILL to the process started as `name` (a crash, not a shutdown).
     public func kill(_ name: String) {
         guard let pid = running.withLock({ $0.removeValue(forKey: name) }) else { return }
+        handles.withLock { _ = $0.removeValue(forKey: name) }
         _ = Glibc.kill(pid, SIGKILL)
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)
