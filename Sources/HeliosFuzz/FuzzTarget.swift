@@ -19,6 +19,14 @@ enum FuzzTargets {
     static func named(_ name: String) -> (any FuzzTarget.Type)? { all.first { $0.name == name } }
 }
 
+/// The job files of `Formats/examples` (name and bytes), sorted by name: seeds for the job-file and
+/// job-spec targets.
+func exampleJobFiles() throws -> [(name: String, bytes: [UInt8])] {
+    let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Formats/examples").standardized
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []
+    return try names.sorted().map { ($0, Array(try Data(contentsOf: examples.appendingPathComponent($0)))) }
+}
+
 /// Fails the input: libFuzzer saves it as a crash; the replay and mutation modes name it.
 func violated(_ message: String) -> Never {
     let input = getenv("HELIOS_FUZZ_INPUT").map { " (input: \(String(cString: $0)))" } ?? ""

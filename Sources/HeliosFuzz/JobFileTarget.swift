@@ -11,9 +11,7 @@ enum JobFileTarget: FuzzTarget {
     static let summary = "YAML/JSON job files: a spec or a JobFileError naming the file; parsed specs round-trip through JSON"
 
     static func seeds() throws -> [[UInt8]] {
-        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Formats/examples").standardized
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []
-        return try files.sorted().map { Array(try Data(contentsOf: examples.appendingPathComponent($0))) } + [Array(JobFile.example.utf8)]
+        try exampleJobFiles().map(\.bytes) + [Array(JobFile.example.utf8)]
     }
 
     static func run(_ input: [UInt8]) -> String {

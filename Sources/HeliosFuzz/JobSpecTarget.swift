@@ -31,11 +31,9 @@ enum JobSpecTarget: FuzzTarget {
     }()
 
     static func seeds() throws -> [[UInt8]] {
-        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Formats/examples").standardized
         var specs: [Helios_V1_JobSpec] = [try JobFile.parse(JobFile.example, file: "example.yaml"), EventGenerator.spec(id: "web")]
-        for file in ((try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []).sorted() {
-            let text = try String(contentsOf: examples.appendingPathComponent(file), encoding: .utf8)
-            specs.append(try JobFile.parse(text, file: file))
+        for file in try exampleJobFiles() {
+            specs.append(try JobFile.parse(String(decoding: file.bytes, as: UTF8.self), file: file.name))
         }
         return try specs.map { try $0.serializedBytes() }
     }

@@ -88,20 +88,6 @@ public struct ClusterState: Sendable {
 
     // MARK: Index maintenance
 
-    /// Adds a loaded allocation (from a snapshot: new id, nothing to undo) to the indexes and usage.
-    mutating func indexLoaded(_ allocation: Allocation) {
-        allocationsByJob[allocation.jobID, default: []].insert(allocation.id)
-        allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
-        allocationsByStatus[allocation.clientStatus.rawValue, default: []].insert(allocation.id)
-        account(allocation, 1)
-    }
-
-    /// Adds a loaded evaluation to the indexes.
-    mutating func indexLoaded(_ evaluation: Evaluation) {
-        evaluationsByJob[evaluation.jobID, default: []].insert(evaluation.id)
-        evaluationsByStatus[evaluation.status.rawValue, default: []].insert(evaluation.id)
-    }
-
     /// Reserves room for a state of this size (a snapshot's counts), so loading never rehashes.
     mutating func reserveCapacity(jobs jobCount: Int, nodes nodeCount: Int, evaluations evaluationCount: Int, allocations allocationCount: Int) {
         let cap = 50_000_000  // a damaged header must not make us reserve absurd amounts

@@ -8,8 +8,7 @@ import Glibc
 /// The processes a benchmark or a fault suite started, so each can be signalled and killed by its pid
 /// (and all of them at the end): never a process this program did not start.
 public final class ChildProcesses: Sendable {
-    private let running = Mutex<[String: Int32]>([:])
-    private let handles = Mutex<[String: Process]>([:])
+    private let running = Mutex<[String: Process]>([:])
 
     public init() {}
 
@@ -24,23 +23,20 @@ public final class ChildProcesses: Sendable {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        running.withLock { $0[name] = process.processIdentifier }
-        handles.withLock { $0[name] = process }
+        running.withLock { $0[name] = process }
     }
 
     /// If the process started as `name` has exited by itself, forgets it and says how it ended
     /// (`exit status 1`, `signal 6`); nil while it runs (or if it was never started).
     public func exitedByItself(_ name: String) -> String? {
-        guard let process = handles.withLock({ $0[name] }), running.withLock({ $0[name] }) != nil, !process.isRunning else { return nil }
+        guard let process = running.withLock({ $0[name] }), !process.isRunning else { return nil }
         running.withLock { _ = $0.removeValue(forKey: name) }
-        handles.withLock { _ = $0.removeValue(forKey: name) }
         return process.terminationReason == .exit ? "exit status \(process.terminationStatus)" : "signal \(process.terminationStatus)"
     }
 
     /// SIGKILL to the process started as `name` (a crash, not a shutdown).
     public func kill(_ name: String) {
-        guard let pid = running.withLock({ $0.removeValue(forKey: name) }) else { return }
-        handles.withLock { _ = $0.removeValue(forKey: name) }
+        guard let pid = running.withLock({ $0.removeValue(forKey: name) })?.processIdentifier else { return }
         _ = Glibc.kill(pid, SIGKILL)
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)
@@ -49,7 +45,7 @@ public final class ChildProcesses: Sendable {
     public func isRunning(_ name: String) -> Bool { running.withLock { $0[name] != nil } }
 
     /// The pid of the process started as `name`, while it runs.
-    public func pid(_ name: String) -> Int32? { running.withLock { $0[name] } }
+    public func pid(_ name: String) -> Int32? { running.withLock { $0[name]?.processIdentifier } }
 
     /// Sends `signal` (e.g. SIGSTOP, SIGCONT) to the process started as `name`.
     public func signal(_ name: String, _ signal: Int32) {
@@ -60,15 +56,15 @@ public final class ChildProcesses: Sendable {
     /// SIGTERM, then SIGKILL if it has not exited within `grace`; returns whether it exited by itself.
     @discardableResult
     public func terminate(_ name: String, grace: Duration = .seconds(10)) -> Bool {
-        guard let pid = running.withLock({ $0.removeValue(forKey: name) }) else { return true }
-        let process = handles.withLock { $0.removeValue(forKey: name) }
+        guard let process = running.withLock({ $0.removeValue(forKey: name) }) else { return true }
+        let pid = process.processIdentifier
         _ = Glibc.kill(pid, SIGCONT)
         _ = Glibc.kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
         var status: Int32 = 0
         while ContinuousClock.now < deadline {
             // Foundation's Process may already have reaped it (then waitpid says ECHILD).
-            if let process, !process.isRunning { return true }
+            if !process.isRunning { return true }
             if waitpid(pid, &status, WNOHANG) == pid { return true }
             usleep(50_000)
         }

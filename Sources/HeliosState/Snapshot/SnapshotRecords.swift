@@ -86,12 +86,8 @@ struct ClusterStateBuilder {
         case .member(let member): state.members[member.id] = member
         case .job(let job): state.jobs[job.id] = job
         case .node(let node): state.nodes[node.id] = node
-        case .evaluation(let evaluation):
-            state.evaluations[evaluation.id] = evaluation
-            state.indexLoaded(evaluation)
-        case .allocation(let allocation):
-            state.allocations[allocation.id] = allocation
-            state.indexLoaded(allocation)
+        case .evaluation(let evaluation): state.putEvaluation(evaluation)
+        case .allocation(let allocation): state.putAllocation(allocation)
         case .trailer(let found):
             trailer = found
             return
