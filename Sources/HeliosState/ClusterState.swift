@@ -88,6 +88,20 @@ public struct ClusterState: Sendable {
 
     // MARK: Index maintenance
 
+    /// Adds an allocation that is in no index yet to the indexes and its node's usage.
+    mutating func addToIndexes(_ allocation: Allocation) {
+        account(allocation, 1)
+        allocationsByJob[allocation.jobID, default: []].insert(allocation.id)
+        allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
+        allocationsByStatus[allocation.clientStatus.rawValue, default: []].insert(allocation.id)
+    }
+
+    /// Adds an evaluation that is in no index yet to the indexes.
+    mutating func addToIndexes(_ evaluation: Evaluation) {
+        evaluationsByJob[evaluation.jobID, default: []].insert(evaluation.id)
+        evaluationsByStatus[evaluation.status.rawValue, default: []].insert(evaluation.id)
+    }
+
     /// Reserves room for a state of this size (a snapshot's counts), so loading never rehashes.
     mutating func reserveCapacity(jobs jobCount: Int, nodes nodeCount: Int, evaluations evaluationCount: Int, allocations allocationCount: Int) {
         let cap = 50_000_000  // a damaged header must not make us reserve absurd amounts
@@ -107,11 +121,8 @@ public struct ClusterState: Sendable {
             if old.nodeID != allocation.nodeID { allocationsByNode[old.nodeID]?.remove(old.id) }
             account(old, -1)
         }
-        account(allocation, 1)
         allocations[allocation.id] = allocation
-        allocationsByJob[allocation.jobID, default: []].insert(allocation.id)
-        allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
-        allocationsByStatus[allocation.clientStatus.rawValue, default: []].insert(allocation.id)
+        addToIndexes(allocation)
     }
 
     mutating func removeAllocation(_ id: String) {
@@ -129,8 +140,7 @@ public struct ClusterState: Sendable {
             evaluationsByStatus[old.status.rawValue]?.remove(old.id)
         }
         evaluations[evaluation.id] = evaluation
-        evaluationsByJob[evaluation.jobID, default: []].insert(evaluation.id)
-        evaluationsByStatus[evaluation.status.rawValue, default: []].insert(evaluation.id)
+        addToIndexes(evaluation)
     }
 
     mutating func removeEvaluation(_ id: String) {
