@@ -35,8 +35,10 @@ struct StateBenchmark: AsyncParsableCommand {
             for _ in 0..<3 {
                 let start = clock.now
                 let log = try SegmentedLog.open(directory: profileStartup + "/log", configuration: configuration)
+                let opened = clock.now
                 let loaded = try StateLoader.load(log: log, snapshots: snapshots)
-                print("start-up: \(loaded.state.allocations.count) allocations, \(loaded.replayedEvents) events replayed in \(seconds(clock.now - start)) s")
+                let done = clock.now
+                print("start-up: \(loaded.state.allocations.count) allocations, \(loaded.replayedEvents) events replayed in \(seconds(done - start)) s (log open \(seconds(opened - start)) s)")
                 await log.close()
             }
             return

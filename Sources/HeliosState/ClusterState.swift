@@ -91,14 +91,15 @@ public struct ClusterState: Sendable {
     /// Adds an allocation that is in no index yet to the indexes and its node's usage.
     mutating func addToIndexes(_ allocation: Allocation) {
         account(allocation, 1)
-        allocationsByJob[allocation.jobID, default: []].insert(allocation.id)
+        // Sized for a few allocations at once: growing from empty reallocates and rehashes twice.
+        allocationsByJob[allocation.jobID, default: Set(minimumCapacity: 2)].insert(allocation.id)
         allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
         allocationsByStatus[allocation.clientStatus.rawValue, default: []].insert(allocation.id)
     }
 
     /// Adds an evaluation that is in no index yet to the indexes.
     mutating func addToIndexes(_ evaluation: Evaluation) {
-        evaluationsByJob[evaluation.jobID, default: []].insert(evaluation.id)
+        evaluationsByJob[evaluation.jobID, default: Set(minimumCapacity: 2)].insert(evaluation.id)
         evaluationsByStatus[evaluation.status.rawValue, default: []].insert(evaluation.id)
     }
 

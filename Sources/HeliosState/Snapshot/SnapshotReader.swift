@@ -29,7 +29,7 @@ public enum SnapshotReader {
 
     /// Reads a snapshot held in memory (one received through Raft). `chunkBytes` is how much of the
     /// frame is decompressed at a time (each chunk's records are one decoded batch).
-    public static func read(bytes: [UInt8], name: String = "snapshot", chunkBytes: Int = 1 << 20) throws -> Loaded {
+    public static func read(bytes: [UInt8], name: String = "snapshot", chunkBytes: Int = 256 << 10) throws -> Loaded {
         try read(name: name, chunkBytes: chunkBytes) { offset, count in
             Array(bytes[min(offset, bytes.count)..<min(offset + count, bytes.count)])
         }
@@ -73,7 +73,7 @@ public enum SnapshotReader {
         }.get()
     }
 
-    static func read(name: String, chunkBytes: Int = 1 << 20, source: (Int, Int) throws -> [UInt8]) throws -> Loaded {
+    static func read(name: String, chunkBytes: Int = 256 << 10, source: (Int, Int) throws -> [UInt8]) throws -> Loaded {
         let header = try SnapshotFileHeader.decode(source(0, SnapshotFileHeader.size)).mapError {
             SnapshotError("snapshot \(name): \($0.message)")
         }.get()
@@ -86,7 +86,7 @@ public enum SnapshotReader {
         var uncompressed: UInt64 = 0
         var recordsCut = 0
         var inFlight: [RecordBatch] = []
-        let depth = 4
+        let depth = 8
         // One decoding thread: with the reader's own, that is two busy threads; more would only take
         // time from the reader, which adds records to the state in order.
         let decoding = DispatchQueue(label: "helios.snapshot.decode")
@@ -222,15 +222,14 @@ final class RecordBatch: @unchecked Sendable {
 
     private func decode() {
         records.reserveCapacity(ranges.count)
-        let local = bytes
-        let all = local.span.bytes
-        for (offset, range) in ranges.enumerated() {
-            do {
-                let payload = all.extracting(range.payload..<range.end)
-                records.append(try Helios_V1_SnapshotRecord(serializedBytes: payload))
-            } catch {
-                failure = (firstRecord + offset + 1, error)
-                return
+        bytes.withUnsafeBytes { all in
+            for (offset, range) in ranges.enumerated() {
+                do {
+                    records.append(try SnapshotRecordDecoder.decode(UnsafeRawBufferPointer(rebasing: all[range.payload..<range.end])))
+                } catch {
+                    failure = (firstRecord + offset + 1, error)
+                    return
+                }
             }
         }
     }

@@ -1,0 +1,114 @@
+import HeliosProto
+import HeliosTesting
+import SwiftProtobuf
+import Testing
+
+@testable import HeliosState
+
+/// The specialised snapshot record decoder against SwiftProtobuf, the reference.
+@Suite("Snapshot record decoder")
+struct SnapshotRecordDecoderTests {
+    /// The fast path alone (nil: it declined and the caller would fall back).
+    static func fast(_ bytes: [UInt8]) -> Helios_V1_SnapshotRecord? {
+        bytes.withUnsafeBytes { raw -> Helios_V1_SnapshotRecord? in
+            guard let base = raw.baseAddress else { return nil }
+            var reader = SnapshotRecordDecoder.WireReader(base: base)
+            return SnapshotRecordDecoder.decodeSnapshotRecord(&reader, end: raw.count)
+        }
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> Helios_V1_SnapshotRecord {
+        try bytes.withUnsafeBytes { try SnapshotRecordDecoder.decode($0) }
+    }
+
+    @Test("every field of every record kind decodes on the fast path, equal to SwiftProtobuf's result")
+    func everyField() throws {
+        for seed in 0..<210 {
+            let record = SnapshotRecordSamples.sampleSnapshotRecord(seed)
+            let bytes: [UInt8] = try record.serializedBytes()
+            let fast = try #require(Self.fast(bytes), "seed \(seed): the fast path declined a canonical record")
+            #expect(fast == record, "seed \(seed)")
+            #expect(fast == (try Helios_V1_SnapshotRecord(serializedBytes: bytes)), "seed \(seed)")
+            #expect(try fast.serializedBytes() == bytes, "seed \(seed)")
+        }
+    }
+
+    @Test("the records of a real state decode on the fast path, equal to SwiftProtobuf's result")
+    func realState() throws {
+        let state = SnapshotTests.state(seed: 11, events: 2000)
+        var count = 0
+        try state.forEachSnapshotRecord(SnapshotPosition(index: 9, term: 2, voters: [1, 2, 3]), createdAtMs: 5) { record in
+            let bytes: [UInt8] = try record.serializedBytes()
+            let fast = try #require(Self.fast(bytes))
+            #expect(fast == record)
+            count += 1
+        }
+        // Header, trailer and every object: all on the fast path.
+        #expect(count == 2 + state.members.count + state.jobs.count + state.nodes.count + state.evaluations.count + state.allocations.count)
+        #expect(state.allocations.values.contains { !$0.taskStates.isEmpty })
+    }
+
+    @Test("records it does not know field by field are SwiftProtobuf's: unknown fields are kept")
+    func unknownFieldsFallBack() throws {
+        var record = SnapshotRecordSamples.sampleSnapshotRecord(5)  // an allocation
+        var bytes: [UInt8] = try record.serializedBytes()
+        // Field 99 of the record (a length-delimited field a newer Helios might add).
+        bytes += [0x9A, 0x06, 3, 0x61, 0x62, 0x63]
+        #expect(Self.fast(bytes) == nil)
+        let decoded = try Self.decode(bytes)
+        record = try Helios_V1_SnapshotRecord(serializedBytes: bytes)
+        #expect(decoded == record)
+        #expect(try decoded.serializedBytes() == bytes)
+    }
+
+    @Test("valid non-canonical encodings decode as SwiftProtobuf decodes them")
+    func nonCanonical() throws {
+        // Unpacked repeated voters (field 3 of the header), then packed: both are valid.
+        var header = Helios_V1_SnapshotHeader()
+        header.index = 7
+        var headerBytes: [UInt8] = try header.serializedBytes()
+        headerBytes += [0x18, 1, 0x18, 2, 0x1A, 2, 3, 4]
+        let unpacked: [UInt8] = [0x0A, UInt8(headerBytes.count)] + headerBytes
+        let fromFast = try #require(Self.fast(unpacked))
+        #expect(fromFast.header.voters == [1, 2, 3, 4])
+        #expect(fromFast == (try Helios_V1_SnapshotRecord(serializedBytes: unpacked)))
+        // A singular message given twice is merged by protobuf: the fast path declines, the result is the reference's.
+        let twice: [UInt8] = [0x0A, 2, 0x08, 1, 0x0A, 2, 0x10, 3]
+        #expect(Self.fast(twice) == nil)
+        let merged = try Self.decode(twice)
+        #expect(merged.header.index == 1 && merged.header.term == 3)
+        #expect(merged == (try Helios_V1_SnapshotRecord(serializedBytes: twice)))
+    }
+
+    @Test("damaged records: the result (or failure) is always SwiftProtobuf's")
+    func mutations() throws {
+        var random = SeededRandom(seed: 42)
+        var accepted = 0
+        var refused = 0
+        for round in 0..<3000 {
+            var bytes: [UInt8] = try SnapshotRecordSamples.sampleSnapshotRecord(round).serializedBytes()
+            switch random.next() % 4 {
+            case 0:  // flip bits
+                for _ in 0...(random.next() % 3) where !bytes.isEmpty {
+                    bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 << (random.next() % 8))
+                }
+            case 1:  // truncate
+                bytes.removeLast(Int(random.next() % UInt64(bytes.count)))
+            case 2:  // overwrite a byte with a boundary value
+                if !bytes.isEmpty { bytes[Int(random.next() % UInt64(bytes.count))] = [0x00, 0x7F, 0x80, 0xFF][Int(random.next() % 4)] }
+            default:  // splice in random bytes
+                let at = Int(random.next() % UInt64(bytes.count + 1))
+                bytes.insert(contentsOf: (0..<(1 + random.next() % 4)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, at: at)
+            }
+            let reference = try? Helios_V1_SnapshotRecord(serializedBytes: bytes)
+            let ours = try? Self.decode(bytes)
+            #expect(ours == reference, "round \(round): \(bytes)")
+            if let fast = Self.fast(bytes) {
+                #expect(fast == reference, "round \(round): the fast path accepted what the reference decodes differently")
+            }
+            if reference == nil { refused += 1 } else { accepted += 1 }
+        }
+        // Both kinds of outcome were exercised.
+        #expect(accepted > 100 && refused > 100)
+    }
+}
