@@ -90,17 +90,28 @@ public struct ClusterState: Sendable {
 
     /// Adds an allocation that is in no index yet to the indexes and its node's usage.
     mutating func addToIndexes(_ allocation: Allocation) {
-        account(allocation, 1)
-        // Sized for a few allocations at once: growing from empty reallocates and rehashes twice.
-        allocationsByJob[allocation.jobID, default: Set(minimumCapacity: 2)].insert(allocation.id)
+        addToJobIndexAndUsage(allocation)
         allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
         allocationsByStatus[allocation.clientStatus.rawValue, default: []].insert(allocation.id)
     }
 
+    /// The part of `addToIndexes(_:)` with many small sets (by job) and the node's usage;
+    /// the snapshot loader builds the few large sets (by node, by status) in one go at the end.
+    mutating func addToJobIndexAndUsage(_ allocation: Allocation) {
+        account(allocation, 1)
+        // Sized for a few allocations at once: growing from empty reallocates and rehashes twice.
+        allocationsByJob[allocation.jobID, default: Set(minimumCapacity: 2)].insert(allocation.id)
+    }
+
     /// Adds an evaluation that is in no index yet to the indexes.
     mutating func addToIndexes(_ evaluation: Evaluation) {
-        evaluationsByJob[evaluation.jobID, default: Set(minimumCapacity: 2)].insert(evaluation.id)
+        addToJobIndex(evaluation)
         evaluationsByStatus[evaluation.status.rawValue, default: []].insert(evaluation.id)
+    }
+
+    /// The by-job part of `addToIndexes(_:)` (see ``addToJobIndexAndUsage(_:)``).
+    mutating func addToJobIndex(_ evaluation: Evaluation) {
+        evaluationsByJob[evaluation.jobID, default: Set(minimumCapacity: 2)].insert(evaluation.id)
     }
 
     /// Reserves room for a state of this size (a snapshot's counts), so loading never rehashes.
