@@ -177,20 +177,20 @@ public enum SnapshotReader {
         if let failure = batch.failure {
             throw SnapshotError("snapshot \(name): record \(failure.record) does not decode: \(failure.error)")
         }
-        for (record, range) in zip(batch.records, batch.ranges) {
-            if case .header = record.record {} else {
+        batch.bytes.withUnsafeBytes { bytes in
+            for (kind, range) in zip(batch.decoded.kinds, batch.ranges) where kind != .header {
                 // The digest covers each record with its length prefix, as written.
-                digest = batch.bytes.withUnsafeBytes { helios_crc32c_extend(digest, $0.baseAddress! + range.prefix, range.end - range.prefix) }
+                digest = helios_crc32c_extend(digest, bytes.baseAddress! + range.prefix, range.end - range.prefix)
             }
-            try builder.add(record)
         }
+        try builder.add(batch.decoded)
     }
 }
 
 /// Complete records cut from the decompressed stream, decoded on another thread while the reader
 /// decompresses further and adds earlier batches to the state (protobuf decoding is most of a load).
 final class RecordBatch: @unchecked Sendable {
-    // @unchecked: `records` and `failure` are written only by the decoding work item, before it
+    // @unchecked: `decoded` and `failure` are written only by the decoding work item, before it
     // signals `done`; they are read only after `wait()`.
     let bytes: [UInt8]
     /// Where each record sits in `bytes`: its length prefix, its payload, its end.
@@ -201,7 +201,7 @@ final class RecordBatch: @unchecked Sendable {
     }
     let ranges: [Framed]
     let firstRecord: Int
-    private(set) var records: [Helios_V1_SnapshotRecord] = []
+    private(set) var decoded = DecodedRecords()
     private(set) var failure: (record: Int, error: any Error)?
     private let done = DispatchSemaphore(value: 0)
 
@@ -222,11 +222,11 @@ final class RecordBatch: @unchecked Sendable {
     func wait() { done.wait() }
 
     private func decode() {
-        records.reserveCapacity(ranges.count)
+        decoded.kinds.reserveCapacity(ranges.count)
         bytes.withUnsafeBytes { all in
             for (offset, range) in ranges.enumerated() {
                 do {
-                    records.append(try SnapshotRecordDecoder.decode(UnsafeRawBufferPointer(rebasing: all[range.payload..<range.end])))
+                    try SnapshotRecordDecoder.decode(UnsafeRawBufferPointer(rebasing: all[range.payload..<range.end]), into: &decoded)
                 } catch {
                     failure = (firstRecord + offset + 1, error)
                     return

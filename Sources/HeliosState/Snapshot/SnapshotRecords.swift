@@ -78,39 +78,62 @@ struct ClusterStateBuilder {
     var allocationIDsByStatus: [Int: [String]] = [:]
     var evaluationIDsByStatus: [Int: [String]] = [:]
 
-    mutating func add(_ record: Helios_V1_SnapshotRecord) throws(SnapshotError) {
-        if trailer != nil { throw SnapshotError("record after the trailer") }
-        switch record.record {
-        case .header(let header):
-            guard position == nil else { throw SnapshotError("second header record") }
-            position = SnapshotPosition(index: header.index, term: header.term, voters: header.voters, learners: header.learners)
-            state.appliedIndex = header.index
-            state.reserveCapacity(
-                jobs: Int(clamping: header.jobCount), nodes: Int(clamping: header.nodeCount),
-                evaluations: Int(clamping: header.evaluationCount), allocations: Int(clamping: header.allocationCount))
-            return
-        case .member(let member): state.members[member.id] = member
-        case .job(let job): state.jobs[job.id] = job
-        case .node(let node): state.nodes[node.id] = node
-        // New ids (a duplicate fails the trailer's counts): no old entry to look up and unindex,
-        // which putAllocation would do at a measurable cost on start-up.
-        case .evaluation(let evaluation):
-            state.evaluations[evaluation.id] = evaluation
-            state.addToJobIndex(evaluation)
-            evaluationIDsByStatus[evaluation.status.rawValue, default: []].append(evaluation.id)
-        case .allocation(let allocation):
-            state.allocations[allocation.id] = allocation
-            state.addToJobIndexAndUsage(allocation)
-            allocationIDsByNode[allocation.nodeID, default: []].append(allocation.id)
-            allocationIDsByStatus[allocation.clientStatus.rawValue, default: []].append(allocation.id)
-        case .trailer(let found):
-            trailer = found
-            return
-        case nil:
-            throw SnapshotError("record of an unknown kind (written by a newer Helios?)")
+    /// Adds a batch of records, in their order.
+    mutating func add(_ batch: DecodedRecords) throws(SnapshotError) {
+        var next = (header: 0, member: 0, job: 0, node: 0, evaluation: 0, allocation: 0, trailer: 0)
+        for kind in batch.kinds {
+            if trailer != nil { throw SnapshotError("record after the trailer") }
+            switch kind {
+            case .header:
+                guard position == nil else { throw SnapshotError("second header record") }
+                add(header: batch.headers[next.header])
+                next.header += 1
+                continue
+            case .trailer:
+                trailer = batch.trailers[next.trailer]
+                next.trailer += 1
+                continue
+            case .unknown:
+                throw SnapshotError("record of an unknown kind (written by a newer Helios?)")
+            case .member:
+                let member = batch.members[next.member]
+                state.members[member.id] = member
+                next.member += 1
+            case .job:
+                let job = batch.jobs[next.job]
+                state.jobs[job.id] = job
+                next.job += 1
+            case .node:
+                let node = batch.nodes[next.node]
+                state.nodes[node.id] = node
+                next.node += 1
+            // New ids (a duplicate fails the trailer's counts): no old entry to look up and unindex,
+            // which putAllocation would do at a measurable cost on start-up.
+            case .evaluation:
+                let evaluation = batch.evaluations[next.evaluation]
+                state.evaluations[evaluation.id] = evaluation
+                state.addToJobIndex(evaluation)
+                evaluationIDsByStatus[evaluation.status.rawValue, default: []].append(evaluation.id)
+                next.evaluation += 1
+            case .allocation:
+                let allocation = batch.allocations[next.allocation]
+                state.allocations[allocation.id] = allocation
+                state.addToJobIndexAndUsage(allocation)
+                allocationIDsByNode[allocation.nodeID, default: []].append(allocation.id)
+                allocationIDsByStatus[allocation.clientStatus.rawValue, default: []].append(allocation.id)
+                next.allocation += 1
+            }
+            guard position != nil else { throw SnapshotError("record before the header") }
+            records += 1
         }
-        guard position != nil else { throw SnapshotError("record before the header") }
-        records += 1
+    }
+
+    private mutating func add(header: Helios_V1_SnapshotHeader) {
+        position = SnapshotPosition(index: header.index, term: header.term, voters: header.voters, learners: header.learners)
+        state.appliedIndex = header.index
+        state.reserveCapacity(
+            jobs: Int(clamping: header.jobCount), nodes: Int(clamping: header.nodeCount),
+            evaluations: Int(clamping: header.evaluationCount), allocations: Int(clamping: header.allocationCount))
     }
 
     mutating func finish() throws(SnapshotError) -> (SnapshotPosition, ClusterState) {

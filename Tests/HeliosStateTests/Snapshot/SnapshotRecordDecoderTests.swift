@@ -21,6 +21,20 @@ struct SnapshotRecordDecoderTests {
         try bytes.withUnsafeBytes { try SnapshotRecordDecoder.decode($0) }
     }
 
+    /// The reader's path: straight into the array of the record's kind.
+    static func decodeSplit(_ bytes: [UInt8]) throws -> DecodedRecords {
+        var records = DecodedRecords()
+        try bytes.withUnsafeBytes { try SnapshotRecordDecoder.decode($0, into: &records) }
+        return records
+    }
+
+    /// What the reader's path must give: SwiftProtobuf's record, split by kind.
+    static func split(_ record: Helios_V1_SnapshotRecord) -> DecodedRecords {
+        var records = DecodedRecords()
+        records.append(record)
+        return records
+    }
+
     @Test("every field of every record kind decodes on the fast path, equal to SwiftProtobuf's result")
     func everyField() throws {
         for seed in 0..<210 {
@@ -30,6 +44,9 @@ struct SnapshotRecordDecoderTests {
             #expect(fast == record, "seed \(seed)")
             #expect(fast == (try Helios_V1_SnapshotRecord(serializedBytes: bytes)), "seed \(seed)")
             #expect(try fast.serializedBytes() == bytes, "seed \(seed)")
+            let split = try Self.decodeSplit(bytes)
+            #expect(split == Self.split(record), "seed \(seed)")
+            #expect(split.kinds.count == 1 && split.kinds != [.unknown], "seed \(seed)")
         }
     }
 
@@ -103,6 +120,7 @@ struct SnapshotRecordDecoderTests {
             let reference = try? Helios_V1_SnapshotRecord(serializedBytes: bytes)
             let ours = try? Self.decode(bytes)
             #expect(ours == reference, "round \(round): \(bytes)")
+            #expect((try? Self.decodeSplit(bytes)) == reference.map(Self.split), "round \(round): \(bytes)")
             if let fast = Self.fast(bytes) {
                 #expect(fast == reference, "round \(round): the fast path accepted what the reference decodes differently")
             }

@@ -1,0 +1,70 @@
+import HeliosProto
+
+/// One batch of snapshot records, decoded, split by kind, in their order: the reader adds them to
+/// the state from typed arrays instead of switching over (and copying out of) a oneof per record.
+struct DecodedRecords: Equatable {
+    enum Kind: UInt8 {
+        case header, member, job, node, evaluation, allocation, trailer
+        /// A record with no known kind (written by a newer Helios?).
+        case unknown
+    }
+
+    /// The kind of each record, in order; the n-th record of a kind is the n-th element of its array.
+    var kinds: [Kind] = []
+    var headers: [Helios_V1_SnapshotHeader] = []
+    var members: [ClusterMember] = []
+    var jobs: [JobRecord] = []
+    var nodes: [NodeInfo] = []
+    var evaluations: [Evaluation] = []
+    var allocations: [Allocation] = []
+    var trailers: [Helios_V1_SnapshotTrailer] = []
+
+    /// Appends a record decoded as a whole (by SwiftProtobuf, when the fast path declined).
+    mutating func append(_ record: Helios_V1_SnapshotRecord) {
+        switch record.record {
+        case .header(let header): append(header)
+        case .member(let member): append(member)
+        case .job(let job): append(job)
+        case .node(let node): append(node)
+        case .evaluation(let evaluation): append(evaluation)
+        case .allocation(let allocation): append(allocation)
+        case .trailer(let trailer): append(trailer)
+        case nil: kinds.append(.unknown)
+        }
+    }
+
+    mutating func append(_ header: Helios_V1_SnapshotHeader) {
+        kinds.append(.header)
+        headers.append(header)
+    }
+
+    mutating func append(_ member: ClusterMember) {
+        kinds.append(.member)
+        members.append(member)
+    }
+
+    mutating func append(_ job: JobRecord) {
+        kinds.append(.job)
+        jobs.append(job)
+    }
+
+    mutating func append(_ node: NodeInfo) {
+        kinds.append(.node)
+        nodes.append(node)
+    }
+
+    mutating func append(_ evaluation: Evaluation) {
+        kinds.append(.evaluation)
+        evaluations.append(evaluation)
+    }
+
+    mutating func append(_ allocation: Allocation) {
+        kinds.append(.allocation)
+        allocations.append(allocation)
+    }
+
+    mutating func append(_ trailer: Helios_V1_SnapshotTrailer) {
+        kinds.append(.trailer)
+        trailers.append(trailer)
+    }
+}
