@@ -65,6 +65,13 @@ public enum SnapshotReader {
         throw SnapshotError("snapshot \(name): no header record")
     }
 
+    /// Decodes one snapshot record (its bytes without the length prefix) as a read does: canonical
+    /// records through the specialised decoder, anything else through SwiftProtobuf. The result, or
+    /// the error, is always SwiftProtobuf's (`helios-fuzz record` holds it to that).
+    public static func decodeRecord(_ bytes: [UInt8]) throws -> Helios_V1_SnapshotRecord {
+        try bytes.withUnsafeBytes { try SnapshotRecordDecoder.decode($0) }
+    }
+
     /// Reads only the header.
     public static func header(path: String, fileSystem: any FileSystem = PosixFileSystem()) throws -> SnapshotFileHeader {
         let file = try fileSystem.openFile(path, create: false, readOnly: true)
