@@ -8,7 +8,7 @@ nonisolated(unsafe) var libFuzzerTarget: (any FuzzTarget.Type)?
 #endif
 
 /// `helios-fuzz <target> [inputs...]`: the fuzz targets of bad-input paths (log recovery, job files,
-/// event apply, job specs through the scheduler). Built normally it replays files or directories of inputs (a corpus, a saved crash),
+/// event apply, job specs through the scheduler, snapshot records). Built normally it replays files or directories of inputs (a corpus, a saved crash),
 /// runs `--mutations N [--seed S]` seeded mutations of the seeds (what CI does), and `--seeds DIR`
 /// writes the starting corpus; built by `tools/fuzz` (-sanitize=fuzzer,address -DHELIOS_LIBFUZZER)
 /// the same targets run under libFuzzer, which takes the remaining arguments.
