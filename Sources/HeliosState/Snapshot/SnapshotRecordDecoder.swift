@@ -22,34 +22,12 @@ enum SnapshotRecordDecoder {
         return try Helios_V1_SnapshotRecord(serializedBytes: Array(bytes))
     }
 
-    /// Decodes one record (its bytes without the length prefix) into `records`. A canonical record
-    /// is exactly one field of the oneof: its message is decoded straight into the array of its
-    /// kind; anything else goes through ``decode(_:)``.
+    /// Decodes one record (its bytes without the length prefix) into `records`: a canonical record's
+    /// message goes straight into the array of its kind; anything else goes through ``decode(_:)``.
     static func decode(_ bytes: UnsafeRawBufferPointer, into records: inout DecodedRecords) throws {
         if let base = bytes.baseAddress {
             var reader = WireReader(base: base)
-            let end = bytes.count
-            if let key = reader.varint(end), let payloadEnd = reader.delimited(end), payloadEnd == end {
-                // Keys of the oneof's fields (field number << 3 | 2): see Formats/proto/helios/v1/snapshot.proto.
-                switch key {
-                case 1 << 3 | 2:
-                    if let header = decodeSnapshotHeader(&reader, end: end) { return records.append(header) }
-                case 2 << 3 | 2:
-                    if let member = decodeClusterMember(&reader, end: end) { return records.append(member) }
-                case 3 << 3 | 2:
-                    if let job = decodeJobRecord(&reader, end: end) { return records.append(job) }
-                case 4 << 3 | 2:
-                    if let node = decodeNodeInfo(&reader, end: end) { return records.append(node) }
-                case 5 << 3 | 2:
-                    if let evaluation = decodeEvaluation(&reader, end: end) { return records.append(evaluation) }
-                case 6 << 3 | 2:
-                    if let allocation = decodeAllocation(&reader, end: end) { return records.append(allocation) }
-                case 7 << 3 | 2:
-                    if let trailer = decodeSnapshotTrailer(&reader, end: end) { return records.append(trailer) }
-                default:
-                    break
-                }
-            }
+            if decodeSnapshotRecord(&reader, end: bytes.count, into: &records) { return }
         }
         records.append(try decode(bytes))
     }

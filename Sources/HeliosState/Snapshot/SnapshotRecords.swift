@@ -148,9 +148,6 @@ struct ClusterStateBuilder {
         state.allocationsByNode = Self.sets(allocationIDsByNode)
         state.allocationsByStatus = Self.sets(allocationIDsByStatus)
         state.evaluationsByStatus = Self.sets(evaluationIDsByStatus)
-        allocationIDsByNode = [:]
-        allocationIDsByStatus = [:]
-        evaluationIDsByStatus = [:]
         return (position, state)
     }
 

@@ -774,4 +774,36 @@ extension SnapshotRecordDecoder {
         if !events_.isEmpty { m.events = events_ }
         return m
     }
+
+    /// A canonical SnapshotRecord: exactly one field of its oneof, whose message is appended to the
+    /// array of its kind in `records`. False (and `records` unchanged) for anything else.
+    static func decodeSnapshotRecord(_ r: inout WireReader, end: Int, into records: inout DecodedRecords) -> Bool {
+        guard let key = r.varint(end), let e = r.delimited(end), e == end else { return false }
+        switch key {
+        case 10:  // header
+            guard let v = decodeSnapshotHeader(&r, end: e) else { return false }
+            records.append(v)
+        case 18:  // member
+            guard let v = decodeClusterMember(&r, end: e) else { return false }
+            records.append(v)
+        case 26:  // job
+            guard let v = decodeJobRecord(&r, end: e) else { return false }
+            records.append(v)
+        case 34:  // node
+            guard let v = decodeNodeInfo(&r, end: e) else { return false }
+            records.append(v)
+        case 42:  // evaluation
+            guard let v = decodeEvaluation(&r, end: e) else { return false }
+            records.append(v)
+        case 50:  // allocation
+            guard let v = decodeAllocation(&r, end: e) else { return false }
+            records.append(v)
+        case 58:  // trailer
+            guard let v = decodeSnapshotTrailer(&r, end: e) else { return false }
+            records.append(v)
+        default:
+            return false
+        }
+        return true
+    }
 }
