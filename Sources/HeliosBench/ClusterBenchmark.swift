@@ -78,6 +78,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
             fflush(nil)
         }
 
+        guard failovers > 0 else { return }
         print("\nLeader failover: kill -9 the leader, then write to the survivors every 10 ms until one is "
             + "acknowledged. Both use a 100 ms heartbeat and a 1 s election timeout (randomized up to 2 s).\n")
         print("| system | failovers | min ms | median ms | max ms |")

@@ -71,17 +71,21 @@ public struct ClusterState: Sendable {
         allocation.desiredStatus == .run && !allocation.clientStatus.isTerminal
     }
 
+    /// What an allocation holds on its node: nil when it holds nothing (see ``holdsResources(_:)``).
+    static func heldResources(_ allocation: Allocation) -> (cpu: UInt64, memory: UInt64)? {
+        guard holdsResources(allocation) else { return nil }
+        return (UInt64(allocation.resources.cpuMhz), UInt64(allocation.resources.memoryMb))
+    }
+
     private mutating func account(_ allocation: Allocation, _ sign: Int) {
-        guard Self.holdsResources(allocation) else { return }
+        guard let held = Self.heldResources(allocation) else { return }
         var usage = nodeUsage[allocation.nodeID] ?? (0, 0)
-        let cpu = UInt64(allocation.resources.cpuMhz)
-        let memory = UInt64(allocation.resources.memoryMb)
         if sign > 0 {
-            usage.cpu += cpu
-            usage.memory += memory
+            usage.cpu += held.cpu
+            usage.memory += held.memory
         } else {
-            usage.cpu -= cpu
-            usage.memory -= memory
+            usage.cpu -= held.cpu
+            usage.memory -= held.memory
         }
         nodeUsage[allocation.nodeID] = usage.cpu == 0 && usage.memory == 0 ? nil : usage
     }
@@ -90,15 +94,15 @@ public struct ClusterState: Sendable {
 
     /// Adds an allocation that is in no index yet to the indexes and its node's usage.
     mutating func addToIndexes(_ allocation: Allocation) {
-        addToJobIndexAndUsage(allocation)
+        account(allocation, 1)
+        addToJobIndex(allocation)
         allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
         allocationsByStatus[allocation.clientStatus.rawValue, default: []].insert(allocation.id)
     }
 
-    /// The part of `addToIndexes(_:)` with many small sets (by job) and the node's usage;
-    /// the snapshot loader builds the few large sets (by node, by status) in one go at the end.
-    mutating func addToJobIndexAndUsage(_ allocation: Allocation) {
-        account(allocation, 1)
+    /// The by-job part of `addToIndexes(_:)`: many small sets. The snapshot loader builds these on
+    /// one thread and the few large ones (by node, by status) and the usage on another.
+    mutating func addToJobIndex(_ allocation: Allocation) {
         // Sized for a few allocations at once: growing from empty reallocates and rehashes twice.
         allocationsByJob[allocation.jobID, default: Set(minimumCapacity: 2)].insert(allocation.id)
     }
@@ -109,23 +113,28 @@ public struct ClusterState: Sendable {
         evaluationsByStatus[evaluation.status.rawValue, default: []].insert(evaluation.id)
     }
 
-    /// The by-job part of `addToIndexes(_:)` (see ``addToJobIndexAndUsage(_:)``).
+    /// The by-job part of `addToIndexes(_:)` for an evaluation (as for an allocation, above).
     mutating func addToJobIndex(_ evaluation: Evaluation) {
         evaluationsByJob[evaluation.jobID, default: Set(minimumCapacity: 2)].insert(evaluation.id)
     }
 
-    /// Reserves room for a state of this size (a snapshot's counts), so loading never rehashes.
-    mutating func reserveCapacity(jobs jobCount: Int, nodes nodeCount: Int, evaluations evaluationCount: Int, allocations allocationCount: Int) {
-        let cap = 50_000_000  // a damaged header must not make us reserve absurd amounts
-        jobs.reserveCapacity(min(jobCount, cap))
-        nodes.reserveCapacity(min(nodeCount, cap))
-        evaluations.reserveCapacity(min(evaluationCount, cap))
-        allocations.reserveCapacity(min(allocationCount, cap))
-        allocationsByJob.reserveCapacity(min(jobCount, cap))
-        allocationsByNode.reserveCapacity(min(nodeCount, cap))
-        nodeUsage.reserveCapacity(min(nodeCount, cap))
-        evaluationsByJob.reserveCapacity(min(jobCount, cap))
+    /// Reserves room in the tables for a state of this size (a snapshot's counts), so loading never
+    /// rehashes them.
+    mutating func reserveTableCapacity(jobs jobCount: Int, nodes nodeCount: Int, evaluations evaluationCount: Int, allocations allocationCount: Int) {
+        jobs.reserveCapacity(min(jobCount, Self.reservationLimit))
+        nodes.reserveCapacity(min(nodeCount, Self.reservationLimit))
+        evaluations.reserveCapacity(min(evaluationCount, Self.reservationLimit))
+        allocations.reserveCapacity(min(allocationCount, Self.reservationLimit))
     }
+
+    /// Reserves room in the by-job indexes (see ``reserveTableCapacity(jobs:nodes:evaluations:allocations:)``).
+    mutating func reserveJobIndexCapacity(jobs jobCount: Int) {
+        allocationsByJob.reserveCapacity(min(jobCount, Self.reservationLimit))
+        evaluationsByJob.reserveCapacity(min(jobCount, Self.reservationLimit))
+    }
+
+    /// A damaged snapshot header must not make a reservation absurd.
+    static let reservationLimit = 50_000_000
 
     mutating func putAllocation(_ allocation: Allocation) {
         if let old = allocations[allocation.id] {

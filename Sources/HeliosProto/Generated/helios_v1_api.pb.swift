@@ -2378,10 +2378,10 @@ nonisolated extension Helios_V1_EventStreamResponse: SwiftProtobuf.Message, Swif
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}topic\0\u{1}keys\0\u{1}event\0")
 
   fileprivate class _StorageClass {
-    var _index: UInt64 = 0
-    var _topic: String = String()
-    var _keys: [String] = []
-    var _event: Helios_V1_Event? = nil
+    @exclusivity(unchecked) var _index: UInt64 = 0
+    @exclusivity(unchecked) var _topic: String = String()
+    @exclusivity(unchecked) var _keys: [String] = []
+    @exclusivity(unchecked) var _event: Helios_V1_Event? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

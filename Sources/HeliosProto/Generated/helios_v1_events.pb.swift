@@ -695,9 +695,9 @@ nonisolated extension Helios_V1_JobRegistered: SwiftProtobuf.Message, SwiftProto
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}spec\0\u{3}expected_version\0\u{1}evaluation\0")
 
   fileprivate class _StorageClass {
-    var _spec: Helios_V1_JobSpec? = nil
-    var _expectedVersion: UInt64? = nil
-    var _evaluation: Helios_V1_Evaluation? = nil
+    @exclusivity(unchecked) var _spec: Helios_V1_JobSpec? = nil
+    @exclusivity(unchecked) var _expectedVersion: UInt64? = nil
+    @exclusivity(unchecked) var _evaluation: Helios_V1_Evaluation? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

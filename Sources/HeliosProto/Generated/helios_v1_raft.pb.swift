@@ -313,21 +313,21 @@ nonisolated extension Helios_V1_RaftMessage: SwiftProtobuf.Message, SwiftProtobu
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}from\0\u{1}to\0\u{1}term\0\u{3}log_term\0\u{1}index\0\u{1}entries\0\u{1}commit\0\u{1}reject\0\u{3}reject_hint\0\u{1}snapshot\0\u{3}has_snapshot\0\u{1}data\0\u{1}flag\0\u{1}context\0")
 
   fileprivate class _StorageClass {
-    var _type: UInt32 = 0
-    var _from: UInt64 = 0
-    var _to: UInt64 = 0
-    var _term: UInt64 = 0
-    var _logTerm: UInt64 = 0
-    var _index: UInt64 = 0
-    var _entries: [Helios_V1_RaftEntry] = []
-    var _commit: UInt64 = 0
-    var _reject: Bool = false
-    var _rejectHint: UInt64 = 0
-    var _snapshot: Helios_V1_RaftSnapshotMetadata? = nil
-    var _hasSnapshot_p: Bool = false
-    var _data: Data = Data()
-    var _flag: Bool = false
-    var _context: Data = Data()
+    @exclusivity(unchecked) var _type: UInt32 = 0
+    @exclusivity(unchecked) var _from: UInt64 = 0
+    @exclusivity(unchecked) var _to: UInt64 = 0
+    @exclusivity(unchecked) var _term: UInt64 = 0
+    @exclusivity(unchecked) var _logTerm: UInt64 = 0
+    @exclusivity(unchecked) var _index: UInt64 = 0
+    @exclusivity(unchecked) var _entries: [Helios_V1_RaftEntry] = []
+    @exclusivity(unchecked) var _commit: UInt64 = 0
+    @exclusivity(unchecked) var _reject: Bool = false
+    @exclusivity(unchecked) var _rejectHint: UInt64 = 0
+    @exclusivity(unchecked) var _snapshot: Helios_V1_RaftSnapshotMetadata? = nil
+    @exclusivity(unchecked) var _hasSnapshot_p: Bool = false
+    @exclusivity(unchecked) var _data: Data = Data()
+    @exclusivity(unchecked) var _flag: Bool = false
+    @exclusivity(unchecked) var _context: Data = Data()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

@@ -1712,22 +1712,22 @@ nonisolated extension Helios_V1_NodeInfo: SwiftProtobuf.Message, SwiftProtobuf._
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}datacenter\0\u{1}address\0\u{1}resources\0\u{1}attributes\0\u{1}meta\0\u{1}status\0\u{1}eligible\0\u{1}draining\0\u{3}drain_deadline_ms\0\u{3}registered_at_ms\0\u{3}status_updated_at_ms\0\u{3}status_description\0\u{3}create_index\0\u{3}modify_index\0")
 
   fileprivate class _StorageClass {
-    var _id: String = String()
-    var _name: String = String()
-    var _datacenter: String = String()
-    var _address: String = String()
-    var _resources: Helios_V1_Resources? = nil
-    var _attributes: [Helios_V1_KeyValue] = []
-    var _meta: [Helios_V1_KeyValue] = []
-    var _status: Helios_V1_NodeStatus = .unspecified
-    var _eligible: Bool = false
-    var _draining: Bool = false
-    var _drainDeadlineMs: UInt64 = 0
-    var _registeredAtMs: UInt64 = 0
-    var _statusUpdatedAtMs: UInt64 = 0
-    var _statusDescription: String = String()
-    var _createIndex: UInt64 = 0
-    var _modifyIndex: UInt64 = 0
+    @exclusivity(unchecked) var _id: String = String()
+    @exclusivity(unchecked) var _name: String = String()
+    @exclusivity(unchecked) var _datacenter: String = String()
+    @exclusivity(unchecked) var _address: String = String()
+    @exclusivity(unchecked) var _resources: Helios_V1_Resources? = nil
+    @exclusivity(unchecked) var _attributes: [Helios_V1_KeyValue] = []
+    @exclusivity(unchecked) var _meta: [Helios_V1_KeyValue] = []
+    @exclusivity(unchecked) var _status: Helios_V1_NodeStatus = .unspecified
+    @exclusivity(unchecked) var _eligible: Bool = false
+    @exclusivity(unchecked) var _draining: Bool = false
+    @exclusivity(unchecked) var _drainDeadlineMs: UInt64 = 0
+    @exclusivity(unchecked) var _registeredAtMs: UInt64 = 0
+    @exclusivity(unchecked) var _statusUpdatedAtMs: UInt64 = 0
+    @exclusivity(unchecked) var _statusDescription: String = String()
+    @exclusivity(unchecked) var _createIndex: UInt64 = 0
+    @exclusivity(unchecked) var _modifyIndex: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2137,27 +2137,27 @@ nonisolated extension Helios_V1_Allocation: SwiftProtobuf.Message, SwiftProtobuf
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}job_id\0\u{3}job_version\0\u{3}task_group\0\u{3}node_id\0\u{1}name\0\u{3}desired_status\0\u{3}desired_description\0\u{3}client_status\0\u{3}client_description\0\u{3}task_states\0\u{1}resources\0\u{3}evaluation_id\0\u{3}previous_allocation\0\u{3}reschedule_events\0\u{3}created_at_ms\0\u{3}modified_at_ms\0\u{3}create_index\0\u{3}modify_index\0\u{3}restart_generation\0\u{3}restart_task\0")
 
   fileprivate class _StorageClass {
-    var _id: String = String()
-    var _jobID: String = String()
-    var _jobVersion: UInt64 = 0
-    var _taskGroup: String = String()
-    var _nodeID: String = String()
-    var _name: String = String()
-    var _desiredStatus: Helios_V1_AllocationDesiredStatus = .unspecified
-    var _desiredDescription: String = String()
-    var _clientStatus: Helios_V1_AllocationClientStatus = .unspecified
-    var _clientDescription: String = String()
-    var _taskStates: [Helios_V1_TaskState] = []
-    var _resources: Helios_V1_Resources? = nil
-    var _evaluationID: String = String()
-    var _previousAllocation: String = String()
-    var _rescheduleEvents: [Helios_V1_RescheduleEvent] = []
-    var _createdAtMs: UInt64 = 0
-    var _modifiedAtMs: UInt64 = 0
-    var _createIndex: UInt64 = 0
-    var _modifyIndex: UInt64 = 0
-    var _restartGeneration: UInt32 = 0
-    var _restartTask: String = String()
+    @exclusivity(unchecked) var _id: String = String()
+    @exclusivity(unchecked) var _jobID: String = String()
+    @exclusivity(unchecked) var _jobVersion: UInt64 = 0
+    @exclusivity(unchecked) var _taskGroup: String = String()
+    @exclusivity(unchecked) var _nodeID: String = String()
+    @exclusivity(unchecked) var _name: String = String()
+    @exclusivity(unchecked) var _desiredStatus: Helios_V1_AllocationDesiredStatus = .unspecified
+    @exclusivity(unchecked) var _desiredDescription: String = String()
+    @exclusivity(unchecked) var _clientStatus: Helios_V1_AllocationClientStatus = .unspecified
+    @exclusivity(unchecked) var _clientDescription: String = String()
+    @exclusivity(unchecked) var _taskStates: [Helios_V1_TaskState] = []
+    @exclusivity(unchecked) var _resources: Helios_V1_Resources? = nil
+    @exclusivity(unchecked) var _evaluationID: String = String()
+    @exclusivity(unchecked) var _previousAllocation: String = String()
+    @exclusivity(unchecked) var _rescheduleEvents: [Helios_V1_RescheduleEvent] = []
+    @exclusivity(unchecked) var _createdAtMs: UInt64 = 0
+    @exclusivity(unchecked) var _modifiedAtMs: UInt64 = 0
+    @exclusivity(unchecked) var _createIndex: UInt64 = 0
+    @exclusivity(unchecked) var _modifyIndex: UInt64 = 0
+    @exclusivity(unchecked) var _restartGeneration: UInt32 = 0
+    @exclusivity(unchecked) var _restartTask: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

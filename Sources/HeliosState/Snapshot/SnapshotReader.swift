@@ -94,9 +94,9 @@ public enum SnapshotReader {
         var recordsCut = 0
         var inFlight: [RecordBatch] = []
         let depth = 8
-        // One decoding thread: with the reader's own, that is two busy threads. A second decoder was
-        // measured (2026-12-02): no faster, because the reader, which adds records to the state in
-        // order, then shares the two cores with both.
+        // One decoding thread; two more build the indexes from the decoded batches (SnapshotIndexBuilder)
+        // while this one adds the records to the tables. A second decoder was measured (2026-12-02): no
+        // faster; the indexes were the larger part of this thread's work and moving them was.
         let decoding = DispatchQueue(label: "helios.snapshot.decode")
         var offset = SnapshotFileHeader.size
         let end = SnapshotFileHeader.size + Int(header.compressedSize)
@@ -115,7 +115,7 @@ public enum SnapshotReader {
             }
             uncompressed += UInt64(pending.count - before)
             if let batch = try cutRecords(&pending, consumed: &consumed, recordsCut: &recordsCut, name: name) {
-                batch.start(on: decoding)
+                batch.start(on: decoding, indexing: builder.indexes)
                 inFlight.append(batch)
             }
             // Bounded memory: at most `depth` batches are decoded ahead of the state.
@@ -218,10 +218,12 @@ final class RecordBatch: @unchecked Sendable {
         self.firstRecord = firstRecord
     }
 
-    /// Starts decoding on `queue`.
-    func start(on queue: DispatchQueue) {
+    /// Starts decoding on `queue`; a batch that decodes goes on to `indexes` (from the decoding queue,
+    /// so in order) as well as to the reader.
+    func start(on queue: DispatchQueue, indexing indexes: SnapshotIndexBuilder) {
         queue.async {
             self.decode()
+            if self.failure == nil { indexes.add(self.decoded) }
             self.done.signal()
         }
     }

@@ -65,20 +65,17 @@ extension ClusterState {
     }
 }
 
-/// Rebuilds a ``ClusterState`` from snapshot records.
+/// Rebuilds a ``ClusterState`` from snapshot records: the main tables here, in order; the secondary
+/// indexes by `indexes` on a thread of its own (each decoded batch goes to both).
 struct ClusterStateBuilder {
     var state = ClusterState()
     var position: SnapshotPosition?
     var trailer: Helios_V1_SnapshotTrailer?
     var records = 0
-    // Ids for the indexes made of few, large sets (by node, by status), gathered in arrays and turned
-    // into sets of the right size at the end: a set grown one id at a time rehashes ~log2(n) times,
-    // which took half of the time spent on these indexes.
-    var allocationIDsByNode: [String: [String]] = [:]
-    var allocationIDsByStatus: [Int: [String]] = [:]
-    var evaluationIDsByStatus: [Int: [String]] = [:]
+    let indexes = SnapshotIndexBuilder()
 
-    /// Adds a batch of records, in their order.
+    /// Adds a batch of records, in their order, to the tables (the batch must also be given to
+    /// `indexes`, in the same order).
     mutating func add(_ batch: DecodedRecords) throws(SnapshotError) {
         var next = (header: 0, member: 0, job: 0, node: 0, evaluation: 0, allocation: 0, trailer: 0)
         for kind in batch.kinds {
@@ -112,15 +109,10 @@ struct ClusterStateBuilder {
             case .evaluation:
                 let evaluation = batch.evaluations[next.evaluation]
                 state.evaluations[evaluation.id] = evaluation
-                state.addToJobIndex(evaluation)
-                evaluationIDsByStatus[evaluation.status.rawValue, default: []].append(evaluation.id)
                 next.evaluation += 1
             case .allocation:
                 let allocation = batch.allocations[next.allocation]
                 state.allocations[allocation.id] = allocation
-                state.addToJobIndexAndUsage(allocation)
-                allocationIDsByNode[allocation.nodeID, default: []].append(allocation.id)
-                allocationIDsByStatus[allocation.clientStatus.rawValue, default: []].append(allocation.id)
                 next.allocation += 1
             }
             guard position != nil else { throw SnapshotError("record before the header") }
@@ -131,7 +123,7 @@ struct ClusterStateBuilder {
     private mutating func add(header: Helios_V1_SnapshotHeader) {
         position = SnapshotPosition(index: header.index, term: header.term, voters: header.voters, learners: header.learners)
         state.appliedIndex = header.index
-        state.reserveCapacity(
+        state.reserveTableCapacity(
             jobs: Int(clamping: header.jobCount), nodes: Int(clamping: header.nodeCount),
             evaluations: Int(clamping: header.evaluationCount), allocations: Int(clamping: header.allocationCount))
     }
@@ -145,22 +137,8 @@ struct ClusterStateBuilder {
         else {
             throw SnapshotError("trailer counts (\(trailer.recordCount) records) disagree with the records read (\(records))")
         }
-        state.allocationsByNode = Self.sets(allocationIDsByNode)
-        state.allocationsByStatus = Self.sets(allocationIDsByStatus)
-        state.evaluationsByStatus = Self.sets(evaluationIDsByStatus)
+        indexes.finish(into: &state)
         return (position, state)
-    }
-
-    /// Each list of (distinct) ids as a set allocated at its final size.
-    private static func sets<Key: Hashable>(_ lists: [Key: [String]]) -> [Key: Set<String>] {
-        var result: [Key: Set<String>] = [:]
-        result.reserveCapacity(lists.count)
-        for (key, ids) in lists {
-            var set = Set<String>(minimumCapacity: ids.count)
-            for id in ids { set.insert(id) }
-            result[key] = set
-        }
-        return result
     }
 }
 

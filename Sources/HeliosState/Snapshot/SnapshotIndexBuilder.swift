@@ -1,0 +1,99 @@
+import Dispatch
+import HeliosProto
+
+/// Builds a snapshot's secondary indexes while the reading thread fills the main tables from the same
+/// decoded batches: allocations and evaluations by job on one thread; by node and by status, and the
+/// resources used on each node, on another. Start-up is CPU-bound; the indexes were the larger part of
+/// the reading thread's work, which made it the bottleneck while the decoder waited.
+final class SnapshotIndexBuilder: @unchecked Sendable {
+    // @unchecked: the state of each part is touched only by work items on that part's serial queue.
+    private let byJobQueue = DispatchQueue(label: "helios.snapshot.index.job")
+    private let byNodeQueue = DispatchQueue(label: "helios.snapshot.index.node")
+    /// On `byJobQueue`: only the by-job index fields are used (the insert code `apply` uses).
+    private var byJob = ClusterState()
+    /// On `byNodeQueue`: ids gathered in arrays and turned into sets of the right size at the end (a
+    /// set grown one id at a time rehashes ~log2(n) times, half the cost of these indexes), and usage.
+    private var byNode = NodeAndStatusLists()
+    /// On `byNodeQueue`: the finished by-node and by-status indexes and usage (see ``finish(into:)``).
+    private var built = ClusterState()
+
+    struct NodeAndStatusLists {
+        struct Node {
+            var allocations: [String] = []
+            var cpu: UInt64 = 0
+            var memory: UInt64 = 0
+        }
+        var nodes: [String: Node] = [:]
+        var allocationsByStatus: [Int: [String]] = [:]
+        var evaluationsByStatus: [Int: [String]] = [:]
+    }
+
+    /// Queues a decoded batch; batches must be added in the snapshot's order.
+    func add(_ records: DecodedRecords) {
+        byJobQueue.async {
+            for header in records.headers {
+                self.byJob.reserveJobIndexCapacity(jobs: Int(clamping: header.jobCount))
+            }
+            // Ids are new (a duplicate fails the trailer's counts): no old entry to unindex.
+            for evaluation in records.evaluations { self.byJob.addToJobIndex(evaluation) }
+            for allocation in records.allocations { self.byJob.addToJobIndex(allocation) }
+        }
+        byNodeQueue.async {
+            for header in records.headers {
+                self.byNode.nodes.reserveCapacity(min(Int(clamping: header.nodeCount), ClusterState.reservationLimit))
+            }
+            for evaluation in records.evaluations {
+                self.byNode.evaluationsByStatus[evaluation.status.rawValue, default: []].append(evaluation.id)
+            }
+            for allocation in records.allocations {
+                let held = ClusterState.heldResources(allocation)
+                self.byNode.nodes[allocation.nodeID, default: NodeAndStatusLists.Node()].add(allocation.id, held)
+                self.byNode.allocationsByStatus[allocation.clientStatus.rawValue, default: []].append(allocation.id)
+            }
+        }
+    }
+
+    /// Waits for the batches added so far and moves the finished indexes into `state`. The large
+    /// sets are built on the by-node thread while the by-job thread catches up.
+    func finish(into state: inout ClusterState) {
+        byNodeQueue.async { self.buildLargeSets() }
+        let jobs = byJobQueue.sync { () -> ClusterState in
+            defer { byJob = ClusterState() }
+            return byJob
+        }
+        let large = byNodeQueue.sync { () -> ClusterState in
+            defer { built = ClusterState() }
+            return built
+        }
+        state.allocationsByJob = jobs.allocationsByJob
+        state.evaluationsByJob = jobs.evaluationsByJob
+        state.allocationsByNode = large.allocationsByNode
+        state.allocationsByStatus = large.allocationsByStatus
+        state.evaluationsByStatus = large.evaluationsByStatus
+        state.nodeUsage = large.nodeUsage
+    }
+
+    /// On `byNodeQueue`: turns the gathered lists into `built`'s by-node and by-status indexes and usage.
+    private func buildLargeSets() {
+        let lists = byNode
+        byNode = NodeAndStatusLists()
+        built.allocationsByNode.reserveCapacity(lists.nodes.count)
+        built.nodeUsage.reserveCapacity(lists.nodes.count)
+        for (id, node) in lists.nodes {
+            built.allocationsByNode[id] = Set(node.allocations)
+            if node.cpu != 0 || node.memory != 0 { built.nodeUsage[id] = (node.cpu, node.memory) }
+        }
+        built.allocationsByStatus = lists.allocationsByStatus.mapValues { Set($0) }
+        built.evaluationsByStatus = lists.evaluationsByStatus.mapValues { Set($0) }
+    }
+}
+
+extension SnapshotIndexBuilder.NodeAndStatusLists.Node {
+    mutating func add(_ allocation: String, _ held: (cpu: UInt64, memory: UInt64)?) {
+        allocations.append(allocation)
+        if let held {
+            cpu += held.cpu
+            memory += held.memory
+        }
+    }
+}
