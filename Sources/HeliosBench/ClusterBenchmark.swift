@@ -25,9 +25,10 @@ struct ClusterBenchmark: AsyncParsableCommand {
     @Option(help: "The etcd binary (Debian etcd-server).") var etcd = "/usr/bin/etcd"
     @Option(help: "Where data directories and logs go (emptied first).") var directory = ".build-bench/cluster"
     @Option(parsing: .upToNextOption, help: "Concurrency levels.") var concurrency: [Int] = [1, 16, 64, 256]
-    @Option(help: "Measured seconds per level and system.") var seconds: Double = 8
-    @Option(help: "Warm-up seconds before each measurement.") var warmup: Double = 2
+    @Option(help: "Measured seconds per round, level and system.") var seconds: Double = 5
+    @Option(help: "Warm-up seconds before each measurement.") var warmup: Double = 1
     @Option(help: "Leader kills per system.") var failovers = 3
+    @Option(help: "Rounds per concurrency level, alternating Helios and etcd.") var rounds = 3
 
     func run() async throws {
         let heliosPath = helios ?? (URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/helios")
@@ -50,30 +51,43 @@ struct ClusterBenchmark: AsyncParsableCommand {
             etcdCluster.close()
         }
 
-        print("Durable replicated writes, 3 members each on loopback, one HTTP/2 connection to the leader, "
-            + "\(fixed(seconds, 0)) s per level after \(fixed(warmup, 0)) s warm-up.\n")
-        print("| concurrency | Helios registrations/s | p50 ms | p99 ms | etcd puts/s | p50 ms | p99 ms | Helios / etcd |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("Durable replicated writes, 3 members each on loopback, one HTTP/2 connection to the leader; "
+            + "per level \(rounds) rounds alternating Helios and etcd, \(fixed(seconds, 0)) s each after \(fixed(warmup, 0)) s warm-up; "
+            + "each column is the median over the rounds, the ratio the median of the rounds' ratios.\n")
+        print("| concurrency | Helios registrations/s | p50 ms | p99 ms | etcd puts/s | p50 ms | p99 ms | Helios / etcd | per round |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        let value = Data(repeating: 0x61, count: 256)
         for level in concurrency {
-            let leader = try await heliosCluster.waitUntilAllAgree()
-            let jobs = Helios_V1_Jobs.Client(wrapping: heliosCluster.clients[leader]!)
-            let heliosResult = try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
-                _ = try await jobs.register(.with { $0.spec = benchSpec("c\(level)-w\(worker)-\(i)") })
-            }
-            let etcdLeader = try await etcdCluster.waitUntilAllAgree()
-            let kv = Etcdserverpb_KV.Client(wrapping: etcdCluster.clients[etcdLeader]!)
-            let value = Data(repeating: 0x61, count: 256)
-            let etcdResult = try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
-                _ = try await kv.put(.with {
-                    $0.key = Data("c\(level)-w\(worker)-\(i)".utf8)
-                    $0.value = value
+            var heliosResults: [LoadGenerator.Result] = []
+            var etcdResults: [LoadGenerator.Result] = []
+            // This VM's speed drifts by tens of percent within minutes: adjacent Helios and etcd runs
+            // see the same machine, so each round gives one ratio.
+            for round in 0..<rounds {
+                let leader = try await heliosCluster.waitUntilAllAgree()
+                let jobs = Helios_V1_Jobs.Client(wrapping: heliosCluster.clients[leader]!)
+                heliosResults.append(try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
+                    _ = try await jobs.register(.with { $0.spec = benchSpec("c\(level)-r\(round)-w\(worker)-\(i)") })
+                })
+                let etcdLeader = try await etcdCluster.waitUntilAllAgree()
+                let kv = Etcdserverpb_KV.Client(wrapping: etcdCluster.clients[etcdLeader]!)
+                etcdResults.append(try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
+                    _ = try await kv.put(.with {
+                        $0.key = Data("c\(level)-r\(round)-w\(worker)-\(i)".utf8)
+                        $0.value = value
+                    })
                 })
             }
-            print("| \(level) | \(fixed(heliosResult.throughput, 0)) | \(fixed(heliosResult.p50, 2)) | \(fixed(heliosResult.p99, 2)) | "
-                + "\(fixed(etcdResult.throughput, 0)) | \(fixed(etcdResult.p50, 2)) | \(fixed(etcdResult.p99, 2)) | "
-                + "\(fixed(heliosResult.throughput / max(etcdResult.throughput, 1), 2))x |")
-            for (name, result) in [("Helios", heliosResult), ("etcd", etcdResult)] where result.errors > 0 {
-                FileHandle.standardError.write("\(name) at concurrency \(level): \(result.errors) errors, first: \(result.firstError ?? "?")\n".data(using: .utf8)!)
+            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            let ratios = zip(heliosResults, etcdResults).map { $0.throughput / max($1.throughput, 1) }
+            print("| \(level) | \(fixed(median(heliosResults.map(\.throughput)), 0)) | \(fixed(median(heliosResults.map(\.p50)), 2)) | "
+                + "\(fixed(median(heliosResults.map(\.p99)), 2)) | \(fixed(median(etcdResults.map(\.throughput)), 0)) | "
+                + "\(fixed(median(etcdResults.map(\.p50)), 2)) | \(fixed(median(etcdResults.map(\.p99)), 2)) | \(fixed(median(ratios), 2))x | "
+                + ratios.map { fixed($0, 2) }.joined(separator: ", ") + " |")
+            for (name, results) in [("Helios", heliosResults), ("etcd", etcdResults)] {
+                let errors = results.map(\.errors).reduce(0, +)
+                guard errors > 0 else { continue }
+                let first = results.compactMap(\.firstError).first ?? "?"
+                FileHandle.standardError.write("\(name) at concurrency \(level): \(errors) errors, first: \(first)\n".data(using: .utf8)!)
             }
             fflush(nil)
         }

@@ -1,3 +1,4 @@
+import Dispatch
 import HeliosRaft
 import Logging
 import Synchronization
@@ -387,7 +388,12 @@ public final class RaftDriver: Sendable {
         loop.pendingCompactions = []
         let retain = compaction?.retainEntries ?? 0
         loop.compaction = Task.detached { [storage, logger] () -> (any Error)? in
-            let snapshot = Snapshot(metadata: metadata, data: build())
+            // Serializing a large state takes seconds of CPU: on a thread of its own, not one of the
+            // few cooperative threads the Raft loop and the RPC handlers run on.
+            let data = await withCheckedContinuation { continuation in
+                DispatchQueue.global(qos: .utility).async { continuation.resume(returning: build()) }
+            }
+            let snapshot = Snapshot(metadata: metadata, data: data)
             do {
                 try await storage.compact(snapshot: snapshot, retain: retain)
                 logger.info("snapshot taken and log compacted", metadata: ["index": "\(index)", "term": "\(term)", "bytes": "\(snapshot.data.count)"])
