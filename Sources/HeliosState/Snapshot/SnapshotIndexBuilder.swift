@@ -5,6 +5,9 @@ import HeliosProto
 /// decoded batches: allocations and evaluations by job on one thread; by node and by status, and the
 /// resources used on each node, on another. Start-up is CPU-bound; the indexes were the larger part of
 /// the reading thread's work, which made it the bottleneck while the decoder waited.
+///
+/// Batches wait here without a bound, but a waiting batch holds only its typed arrays: references to
+/// records the state holds anyway (about 9 bytes per record), not the snapshot's bytes.
 final class SnapshotIndexBuilder: @unchecked Sendable {
     // @unchecked: the state of each part is touched only by work items on that part's serial queue.
     private let byJobQueue = DispatchQueue(label: "helios.snapshot.index.job")
