@@ -20,8 +20,11 @@ public struct RaftConfiguration: Sendable {
     public var maxInflightBytes = 32 << 20
     /// Bytes of uncommitted entries a leader accepts before refusing proposals (0: no limit).
     public var maxUncommittedBytes = 64 << 20
-    /// Bytes of committed entries handed out in one Ready.
-    public var maxApplyingBytes = 16 << 20
+    /// Bytes of committed entries handed out in one Ready. Small enough that a node applying a long
+    /// backlog (a restart that learns the commit index from the leader) gets back to its messages
+    /// between Readies instead of going silent long enough for the leader to lose its quorum (etcd
+    /// uses its 1 MiB message size here too).
+    public var maxApplyingBytes = 1 << 20
     /// Bytes per installSnapshot message.
     public var snapshotChunkBytes = 1 << 20
     /// The last index the application had applied when the node (re)started.

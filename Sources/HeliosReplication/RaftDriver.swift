@@ -360,6 +360,10 @@ public final class RaftDriver: Sendable {
             }
             if let snapshot = ready.snapshot { loop.lastSnapshot = max(loop.lastSnapshot, snapshot.metadata.index) }
             try await compactIfDue(&loop)
+            // Messages that arrived meanwhile (heartbeats, votes) come before the next Ready: a node
+            // working through a long backlog of committed entries must keep answering its leader.
+            // The doorbell has rung for them, so the loop comes back for the rest.
+            if inputs.withLock({ !$0.items.isEmpty }) { break }
         }
     }
 
@@ -409,6 +413,19 @@ public final class RaftDriver: Sendable {
 
     private func publish(_ loop: Loop) {
         let status = loop.core.node.status
-        published.withLock { $0 = status }
+        let previous = published.withLock { published in
+            defer { published = status }
+            return published
+        }
+        // Elections are what an operator looks for first when writes stall: log every change of
+        // term, role or known leader (as etcd does), with what this node had before.
+        if previous?.term != status.term || previous?.role != status.role || previous?.leader != status.leader {
+            logger.info(
+                "raft: term \(status.term), \(status.role), leader \(status.leader == 0 ? "unknown" : String(status.leader))",
+                metadata: [
+                    "previous": "\(previous.map { "term \($0.term), \($0.role), leader \($0.leader)" } ?? "none")",
+                    "last-index": "\(status.lastIndex)", "commit": "\(status.commit)",
+                ])
+        }
     }
 }

@@ -10,8 +10,12 @@ import Testing
 /// A state machine that records what it applied.
 final class RecordingStateMachine: RaftStateMachine {
     let applied = Mutex<[String]>([])
+    /// Time each applied entry takes (a slow state machine), 0 by default.
+    let applyDelayMicroseconds = Atomic<UInt32>(0)
     func apply(_ entry: Entry) {
         guard entry.kind == .normal, !entry.data.isEmpty else { return }
+        let delay = applyDelayMicroseconds.load(ordering: .relaxed)
+        if delay > 0 { usleep(delay) }
         applied.withLock { $0.append(String(decoding: entry.data, as: UTF8.self)) }
     }
     func restore(_ snapshot: Snapshot) {
@@ -36,6 +40,8 @@ final class DriverCluster: @unchecked Sendable {
     }
 
     var compaction: RaftDriver.CompactionPolicy?
+    var electionTicks = 10
+    var maxApplyingBytes: Int?
 
     func start(_ id: NodeID, bootstrap: Bool, fileSystem: any FileSystem = PosixFileSystem()) async throws {
         var logConfiguration = LogConfiguration()
@@ -46,7 +52,8 @@ final class DriverCluster: @unchecked Sendable {
             directory: directory.appending("node\(id)"), logConfiguration: logConfiguration, snapshots: MemorySnapshotStore())
         if bootstrap { try await storage.bootstrap(ConfigurationState(voters: voters)) }
         var configuration = RaftConfiguration(id: id, randomSeed: id &* 7919)
-        configuration.electionTicks = 10
+        configuration.electionTicks = electionTicks
+        if let maxApplyingBytes { configuration.maxApplyingBytes = maxApplyingBytes }
         let machine = RecordingStateMachine()
         let driver = RaftDriver(
             configuration: configuration, storage: storage, transport: network.transport(for: id), stateMachine: machine,
@@ -249,6 +256,52 @@ struct RaftDriverTests {
             let expected = cluster.machines[2]!.values
             #expect(expected.contains("before") && expected.contains("after"))
             try await cluster.waitUntil(1, applied: expected)
+        } catch {
+            await cluster.stopAll()
+            throw error
+        }
+        await cluster.stopAll()
+    }
+
+    @Test("a follower applying a long backlog keeps answering its leader between Readies (no lost quorum, no new term)")
+    func backlogKeepsFollowerResponsive() async throws {
+        let cluster = try DriverCluster()
+        do {
+            // 300 ms election timeout; 8 KiB of committed entries per Ready; 1 KiB entries.
+            cluster.electionTicks = 30
+            cluster.maxApplyingBytes = 8 << 10
+            try await cluster.start(1, bootstrap: true)
+            try await cluster.start(2, bootstrap: false)
+            try await cluster.start(3, bootstrap: false)
+            let leader = try await cluster.leader()
+            let follower: NodeID = leader == 1 ? 2 : 1
+            let third: NodeID = [1, 2, 3].first { $0 != leader && $0 != follower }!
+            try await cluster.stop(follower)
+            // The follower misses 500 entries; once back, it appends them and applies them at 2 ms each
+            // (1 s in all, 16 ms per Ready), while the leader depends on it alone for its quorum.
+            let padding = String(repeating: "x", count: 1000)
+            for i in 0..<500 { _ = try await cluster.propose("e\(i)-\(padding)") }
+            let term = try #require(cluster.drivers[leader]?.status?.term)
+            try await cluster.stop(third)
+            try await cluster.start(follower, bootstrap: false)
+            cluster.machines[follower]!.applyDelayMicroseconds.store(2000, ordering: .relaxed)
+            // A new write needs the busy follower's acknowledgement; the leader must keep its term
+            // throughout (CheckQuorum steps a leader down when a quorum goes silent for a timeout).
+            let deadline = ContinuousClock.now + .seconds(20)
+            var written = false
+            let write = Task { try await cluster.drivers[leader]!.propose(Array("after-\(padding)".utf8), timeout: .seconds(15)) }
+            while ContinuousClock.now < deadline {
+                let status = try #require(cluster.drivers[leader]?.status)
+                #expect(status.term == term && status.role == .leader, "the leader lost its term while the follower caught up: \(status.role) at term \(status.term)")
+                if status.term != term || status.role != .leader { break }
+                if cluster.machines[follower]!.values.count >= 501 {
+                    written = true
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            _ = try? await write.value
+            #expect(written, "the follower applied \(cluster.machines[follower]!.values.count) of 501 entries within 20 s")
         } catch {
             await cluster.stopAll()
             throw error
