@@ -77,7 +77,6 @@ struct ClusterBenchmark: AsyncParsableCommand {
                     })
                 })
             }
-            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
             let ratios = zip(heliosResults, etcdResults).map { $0.throughput / max($1.throughput, 1) }
             print("| \(level) | \(fixed(median(heliosResults.map(\.throughput)), 0)) | \(fixed(median(heliosResults.map(\.p50)), 2)) | "
                 + "\(fixed(median(heliosResults.map(\.p99)), 2)) | \(fixed(median(etcdResults.map(\.throughput)), 0)) | "

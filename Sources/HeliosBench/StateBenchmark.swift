@@ -193,7 +193,6 @@ struct StateBenchmark: AsyncParsableCommand {
             precondition(decompressedBytes == plain.count)
             cliDecompressTimes.append(try Self.time("/usr/bin/lz4", ["-d", "-q", "-c", directory + "/cli.lz4"]))
         }
-        func median(_ times: [Double]) -> Double { times.sorted()[times.count / 2] }
         let encodeSeconds = median(encodeTimes)
         let decodeSeconds = median(decodeTimes)
         let cliCompress = median(cliCompressTimes)
@@ -284,9 +283,9 @@ struct StateBenchmark: AsyncParsableCommand {
             }
             startups.append((Double(fields["seconds"] ?? "") ?? .infinity, fields))
         }
-        let median = startups.sorted { $0.seconds < $1.seconds }[1]
-        let startup = median.seconds
-        let report = median.line
+        let middle = startups.sorted { $0.seconds < $1.seconds }[1]
+        let startup = middle.seconds
+        let report = middle.line
         print("| Data directory with \(totalEvents) events | result | target |")
         print("|---|---:|---:|")
         print("| Full replay from the log (decode + apply), no snapshot | \(Int(Double(full.replayedEvents) / replaySeconds)) events/s (\(String(format: "%.1f", replaySeconds)) s) | |")

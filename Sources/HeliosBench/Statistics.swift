@@ -19,6 +19,11 @@ struct LatencySummary {
     }
 }
 
+/// The median of a sample (the upper middle value of an even count).
+func median(_ values: [Double]) -> Double {
+    LatencySummary.percentile(values.sorted(), 0.5)
+}
+
 extension Duration {
     /// The duration in microseconds.
     var microseconds: Double {

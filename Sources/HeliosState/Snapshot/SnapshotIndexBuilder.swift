@@ -17,8 +17,6 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
     /// On `byNodeQueue`: ids gathered in arrays and turned into sets of the right size at the end (a
     /// set grown one id at a time rehashes ~log2(n) times, half the cost of these indexes), and usage.
     private var byNode = NodeAndStatusLists()
-    /// On `byNodeQueue`: the finished by-node and by-status indexes and usage (see ``finish(into:)``).
-    private var built = ClusterState()
 
     struct NodeAndStatusLists {
         struct Node {
@@ -56,17 +54,15 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
         }
     }
 
-    /// Waits for the batches added so far and moves the finished indexes into `state`. The large
-    /// sets are built on the by-node thread while the by-job thread catches up.
+    /// Waits for the batches added so far and moves the finished indexes into `state`. The by-job
+    /// thread works through its last batches while the by-node thread builds the large sets.
     func finish(into state: inout ClusterState) {
-        byNodeQueue.async { self.buildLargeSets() }
+        let large = byNodeQueue.sync { Self.largeSets(byNode) }
         let jobs = byJobQueue.sync { () -> ClusterState in
+            // Let go of this copy, so the state holds the only reference and its first change does
+            // not copy the index.
             defer { byJob = ClusterState() }
             return byJob
-        }
-        let large = byNodeQueue.sync { () -> ClusterState in
-            defer { built = ClusterState() }
-            return built
         }
         state.allocationsByJob = jobs.allocationsByJob
         state.evaluationsByJob = jobs.evaluationsByJob
@@ -76,10 +72,9 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
         state.nodeUsage = large.nodeUsage
     }
 
-    /// On `byNodeQueue`: turns the gathered lists into `built`'s by-node and by-status indexes and usage.
-    private func buildLargeSets() {
-        let lists = byNode
-        byNode = NodeAndStatusLists()
+    /// The gathered lists as the by-node and by-status indexes and the usage (in a state used only for them).
+    private static func largeSets(_ lists: NodeAndStatusLists) -> ClusterState {
+        var built = ClusterState()
         built.allocationsByNode.reserveCapacity(lists.nodes.count)
         built.nodeUsage.reserveCapacity(lists.nodes.count)
         for (id, node) in lists.nodes {
@@ -88,6 +83,7 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
         }
         built.allocationsByStatus = lists.allocationsByStatus.mapValues { Set($0) }
         built.evaluationsByStatus = lists.evaluationsByStatus.mapValues { Set($0) }
+        return built
     }
 }
 

@@ -74,50 +74,34 @@ struct ClusterStateBuilder {
     var records = 0
     let indexes = SnapshotIndexBuilder()
 
-    /// Adds a batch of records, in their order, to the tables (the batch must also be given to
-    /// `indexes`, in the same order).
+    /// Adds a batch of records to the tables after checking their order (the batch must also be
+    /// given to `indexes`, in the snapshot's order).
     mutating func add(_ batch: DecodedRecords) throws(SnapshotError) {
-        var next = (header: 0, member: 0, job: 0, node: 0, evaluation: 0, allocation: 0, trailer: 0)
+        // The header first, the trailer last, nothing of an unknown kind. Within the tables order does
+        // not matter: ids are unique (a duplicate fails the trailer's counts).
         for kind in batch.kinds {
             if trailer != nil { throw SnapshotError("record after the trailer") }
             switch kind {
             case .header:
-                guard position == nil else { throw SnapshotError("second header record") }
-                add(header: batch.headers[next.header])
-                next.header += 1
-                continue
+                // A second header, in this batch or a later one, finds the position set.
+                guard position == nil, let header = batch.headers.first else { throw SnapshotError("second header record") }
+                add(header: header)
             case .trailer:
-                trailer = batch.trailers[next.trailer]
-                next.trailer += 1
-                continue
+                trailer = batch.trailers.first
             case .unknown:
                 throw SnapshotError("record of an unknown kind (written by a newer Helios?)")
-            case .member:
-                let member = batch.members[next.member]
-                state.members[member.id] = member
-                next.member += 1
-            case .job:
-                let job = batch.jobs[next.job]
-                state.jobs[job.id] = job
-                next.job += 1
-            case .node:
-                let node = batch.nodes[next.node]
-                state.nodes[node.id] = node
-                next.node += 1
-            // New ids (a duplicate fails the trailer's counts): no old entry to look up and unindex,
-            // which putAllocation would do at a measurable cost on start-up.
-            case .evaluation:
-                let evaluation = batch.evaluations[next.evaluation]
-                state.evaluations[evaluation.id] = evaluation
-                next.evaluation += 1
-            case .allocation:
-                let allocation = batch.allocations[next.allocation]
-                state.allocations[allocation.id] = allocation
-                next.allocation += 1
+            case .member, .job, .node, .evaluation, .allocation:
+                guard position != nil else { throw SnapshotError("record before the header") }
+                records += 1
             }
-            guard position != nil else { throw SnapshotError("record before the header") }
-            records += 1
         }
+        // New ids: no old entry to look up and unindex, which putAllocation would do at a measurable
+        // cost on start-up.
+        for member in batch.members { state.members[member.id] = member }
+        for job in batch.jobs { state.jobs[job.id] = job }
+        for node in batch.nodes { state.nodes[node.id] = node }
+        for evaluation in batch.evaluations { state.evaluations[evaluation.id] = evaluation }
+        for allocation in batch.allocations { state.allocations[allocation.id] = allocation }
     }
 
     private mutating func add(header: Helios_V1_SnapshotHeader) {
