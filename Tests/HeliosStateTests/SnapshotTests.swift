@@ -40,14 +40,19 @@ struct SnapshotTests {
         }
     }
 
-    @Test("a snapshot read in several batches (decoded on another thread) indexes every allocation and evaluation as apply did")
+    @Test("a snapshot read in several batches (decoded on two other threads) indexes every allocation and evaluation as apply did")
     func indexesAfterBatchedRead() throws {
         let state = Self.state(seed: 21, events: 4_000)
         let bytes = try SnapshotWriter.bytes(state, position: SnapshotPosition(index: state.appliedIndex, term: 1), createdAtMs: 0)
-        // 2 KiB at a time: dozens of batches, several in flight at once.
+        // Batches of 2 KiB of records: dozens of them, several in flight at once.
         #expect(bytes.count > 40 << 10)
-        let loaded = try SnapshotReader.read(bytes: bytes, chunkBytes: 2048).state
+        let loaded = try SnapshotReader.read(bytes: bytes, chunkBytes: 2048, batchBytes: 2048).state
         #expect(loaded.canonicalBytes() == state.canonicalBytes())
+        Self.expectSameIndexes(loaded, as: state)
+    }
+
+    /// Expects `loaded` (read from a snapshot) to answer every index query as `state` (built by apply) does.
+    static func expectSameIndexes(_ loaded: ClusterState, as state: ClusterState) {
         for job in state.jobs.keys {
             #expect(loaded.allocations(ofJob: job).map(\.id) == state.allocations(ofJob: job).map(\.id))
             #expect(loaded.evaluations(ofJob: job).map(\.id) == state.evaluations(ofJob: job).map(\.id))
@@ -73,6 +78,48 @@ struct SnapshotTests {
         #expect(loaded.nodeUsage.mapValues { [$0.cpu, $0.memory] } == state.nodeUsage.mapValues { [$0.cpu, $0.memory] })
         #expect(state.nodeUsage.values.contains { $0.cpu > 0 })
         #expect(state.allocations.values.contains { !ClusterState.holdsResources($0) })
+    }
+
+    @Test("a snapshot with its records in another order (jobs second, as written before 2026-12-02, or shuffled) loads the same state and indexes")
+    func recordsInAnotherOrder() throws {
+        let state = Self.state(seed: 22, events: 3_000)
+        let position = SnapshotPosition(index: state.appliedIndex, term: 1)
+        var header: Helios_V1_SnapshotRecord?
+        var trailer: Helios_V1_SnapshotRecord?
+        var objects: [Helios_V1_SnapshotRecord] = []
+        state.forEachSnapshotRecord(position, createdAtMs: 0) { record in
+            switch record.record {
+            case .header: header = record
+            case .trailer: trailer = record
+            default: objects.append(record)
+            }
+        }
+        func rank(_ record: Helios_V1_SnapshotRecord) -> Int {
+            switch record.record {
+            case .member: 0
+            case .job: 1
+            case .node: 2
+            case .evaluation: 3
+            default: 4
+            }
+        }
+        var random = SeededRandom(seed: 22)
+        let orders: [[Helios_V1_SnapshotRecord]] = [
+            objects.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element),
+            objects.shuffled(using: &random),
+        ]
+        for order in orders {
+            let bytes = try SnapshotWriter.bytes(position: position) { emit in
+                try emit(try #require(header))
+                for record in order { try emit(record) }
+                try emit(try #require(trailer))
+            }
+            // Small batches: allocations arrive in batches after job batches, after the by-node and
+            // by-status sets were first built.
+            let loaded = try SnapshotReader.read(bytes: bytes, chunkBytes: 2048, batchBytes: 2048).state
+            #expect(loaded.canonicalBytes() == state.canonicalBytes())
+            Self.expectSameIndexes(loaded, as: state)
+        }
     }
 
     @Test("the LZ4 part is a standard frame that the Debian lz4 CLI decompresses")

@@ -9,7 +9,7 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// The records of a snapshot's payload (see Formats/snapshot.md): a header, every object in a fixed
-/// order (members, jobs, nodes, evaluations, allocations; each sorted by id), and a trailer. Each record
+/// order (members, nodes, evaluations, allocations, jobs; each sorted by id), and a trailer. Each record
 /// is written with a varint length prefix, so snapshots are produced and read in a stream.
 
 import SwiftProtobuf

@@ -14,9 +14,12 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
     private let byNodeQueue = DispatchQueue(label: "helios.snapshot.index.node")
     /// On `byJobQueue`: only the by-job index fields are used (the insert code `apply` uses).
     private var byJob = ClusterState()
-    /// On `byNodeQueue`: ids gathered in arrays and turned into sets of the right size at the end (a
-    /// set grown one id at a time rehashes ~log2(n) times, half the cost of these indexes), and usage.
+    /// On `byNodeQueue`: ids gathered in arrays and turned into sets of the right size once the
+    /// records that have them are past (a set grown one id at a time rehashes ~log2(n) times, half the
+    /// cost of these indexes), and usage.
     private var byNode = NodeAndStatusLists()
+    /// On `byNodeQueue`: the by-node and by-status sets and the usage built so far (see ``seal()``).
+    private var large: ClusterState?
 
     struct NodeAndStatusLists {
         struct Node {
@@ -27,9 +30,11 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
         var nodes: [String: Node] = [:]
         var allocationsByStatus: [Int: [String]] = [:]
         var evaluationsByStatus: [Int: [String]] = [:]
+        var isEmpty: Bool { nodes.isEmpty && allocationsByStatus.isEmpty && evaluationsByStatus.isEmpty }
     }
 
-    /// Queues a decoded batch; batches must be added in the snapshot's order.
+    /// Queues a decoded batch. Batches may come in any order: the indexes are sets, and records that
+    /// come after ``seal()`` are added to the sets it built.
     func add(_ records: DecodedRecords) {
         byJobQueue.async {
             for header in records.headers {
@@ -51,13 +56,41 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
                 self.byNode.nodes[allocation.nodeID, default: NodeAndStatusLists.Node()].add(allocation.id, held)
                 self.byNode.allocationsByStatus[allocation.clientStatus.rawValue, default: []].append(allocation.id)
             }
+            // Jobs come after evaluations and allocations in a snapshot: build the sets while the
+            // reader decodes them, instead of after the last record.
+            if !records.jobs.isEmpty { self.seal() }
         }
     }
 
+    /// On `byNodeQueue`: turns the gathered lists into the by-node and by-status sets and the usage
+    /// (or adds them to the sets built before, for a snapshot with records in another order).
+    private func seal() {
+        guard !byNode.isEmpty else { return }
+        defer { byNode = NodeAndStatusLists() }
+        guard var built = large else {
+            large = Self.largeSets(byNode)
+            return
+        }
+        large = nil  // the only reference while it changes
+        for (id, node) in byNode.nodes {
+            built.allocationsByNode[id, default: []].formUnion(node.allocations)
+            let usage = built.nodeUsage[id] ?? (0, 0)
+            let total = (cpu: usage.cpu + node.cpu, memory: usage.memory + node.memory)
+            if total.cpu != 0 || total.memory != 0 { built.nodeUsage[id] = total }
+        }
+        for (status, ids) in byNode.allocationsByStatus { built.allocationsByStatus[status, default: []].formUnion(ids) }
+        for (status, ids) in byNode.evaluationsByStatus { built.evaluationsByStatus[status, default: []].formUnion(ids) }
+        large = built
+    }
+
     /// Waits for the batches added so far and moves the finished indexes into `state`. The by-job
-    /// thread works through its last batches while the by-node thread builds the large sets.
+    /// thread works through its last batches while the by-node thread builds what is left of its sets.
     func finish(into state: inout ClusterState) {
-        let large = byNodeQueue.sync { Self.largeSets(byNode) }
+        let large = byNodeQueue.sync { () -> ClusterState in
+            seal()
+            defer { self.large = nil }
+            return self.large ?? ClusterState()
+        }
         let jobs = byJobQueue.sync { () -> ClusterState in
             // Let go of this copy, so the state holds the only reference and its first change does
             // not copy the index.

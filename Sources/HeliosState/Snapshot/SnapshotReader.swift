@@ -28,9 +28,12 @@ public enum SnapshotReader {
     }
 
     /// Reads a snapshot held in memory (one received through Raft). `chunkBytes` is how much of the
-    /// frame is decompressed at a time (each chunk's records are one decoded batch).
-    public static func read(bytes: [UInt8], name: String = "snapshot", chunkBytes: Int = 256 << 10) throws -> Loaded {
-        try read(name: name, chunkBytes: chunkBytes) { offset, count in
+    /// frame is decompressed at a time; `batchBytes` how many bytes of records are at most decoded as
+    /// one batch (a batch's records reach the state together).
+    public static func read(
+        bytes: [UInt8], name: String = "snapshot", chunkBytes: Int = 256 << 10, batchBytes: Int = defaultBatchBytes
+    ) throws -> Loaded {
+        try read(name: name, chunkBytes: chunkBytes, batchBytes: batchBytes) { offset, count in
             Array(bytes[min(offset, bytes.count)..<min(offset + count, bytes.count)])
         }
     }
@@ -80,7 +83,13 @@ public enum SnapshotReader {
         }.get()
     }
 
-    static func read(name: String, chunkBytes: Int = 256 << 10, source: (Int, Int) throws -> [UInt8]) throws -> Loaded {
+    /// Records decoded as one batch: small enough that the decoding and indexing threads share the
+    /// work evenly to the end, large enough that handing batches over costs nothing measurable.
+    public static let defaultBatchBytes = 256 << 10
+
+    static func read(
+        name: String, chunkBytes: Int = 256 << 10, batchBytes: Int = defaultBatchBytes, source: (Int, Int) throws -> [UInt8]
+    ) throws -> Loaded {
         let header = try SnapshotFileHeader.decode(source(0, SnapshotFileHeader.size)).mapError {
             SnapshotError("snapshot \(name): \($0.message)")
         }.get()
@@ -94,10 +103,12 @@ public enum SnapshotReader {
         var recordsCut = 0
         var inFlight: [RecordBatch] = []
         let depth = 8
-        // One decoding thread; two more build the indexes from the decoded batches (SnapshotIndexBuilder)
-        // while this one adds the records to the tables. A second decoder was measured (2026-12-02): no
-        // faster; the indexes were the larger part of this thread's work and moving them was.
-        let decoding = DispatchQueue(label: "helios.snapshot.decode")
+        // Two decoding threads take turns with the batches; two more build the indexes from the decoded
+        // batches (SnapshotIndexBuilder, which does not depend on their order) while this one adds the
+        // records to the tables, in order. Jobs, the costliest records to decode, come last in a snapshot,
+        // when the index threads have little left to do: one decoder alone then kept one core busy.
+        let decoding = [DispatchQueue(label: "helios.snapshot.decode.0"), DispatchQueue(label: "helios.snapshot.decode.1")]
+        var batches = 0
         var offset = SnapshotFileHeader.size
         let end = SnapshotFileHeader.size + Int(header.compressedSize)
         while offset < end {
@@ -114,12 +125,20 @@ public enum SnapshotReader {
                 throw SnapshotError("snapshot \(name): the LZ4 frame is damaged near byte \(offset): \(error.reason)")
             }
             uncompressed += UInt64(pending.count - before)
-            if let batch = try cutRecords(&pending, consumed: &consumed, recordsCut: &recordsCut, name: name) {
-                batch.start(on: decoding, indexing: builder.indexes)
+            // An LZ4 block (up to 4 MiB of records) comes out of the decoder whole: cut it into batches.
+            while let batch = try cutRecords(&pending, consumed: &consumed, recordsCut: &recordsCut, batchBytes: batchBytes, name: name) {
+                batch.start(on: decoding[batches % decoding.count], indexing: builder.indexes)
+                batches += 1
                 inFlight.append(batch)
+                // Bounded memory: at most `depth` batches are decoded ahead of the state.
+                while inFlight.count > depth { try add(inFlight.removeFirst(), to: &builder, digest: &digest, name: name) }
             }
-            // Bounded memory: at most `depth` batches are decoded ahead of the state.
-            while inFlight.count > depth { try add(inFlight.removeFirst(), to: &builder, digest: &digest, name: name) }
+            // Drop what was cut, once the block's records are (not for each batch: that would move the
+            // rest of a 4 MiB block down every time).
+            if consumed > 1 << 20 {
+                pending.removeSubrange(0..<consumed)
+                consumed = 0
+            }
         }
         for batch in inFlight { try add(batch, to: &builder, digest: &digest, name: name) }
         do {
@@ -146,14 +165,14 @@ public enum SnapshotReader {
         return Loaded(header: header, position: position, state: state)
     }
 
-    /// Cuts every complete record out of `pending[consumed...]` into a batch (its own copy of the
-    /// bytes), then drops consumed bytes; nil when no record is complete yet.
+    /// Cuts the complete records at `pending[consumed...]`, up to about `batchBytes` of them, into a
+    /// batch (its own copy of the bytes); nil when no record is complete yet.
     private static func cutRecords(
-        _ pending: inout [UInt8], consumed: inout Int, recordsCut: inout Int, name: String
+        _ pending: inout [UInt8], consumed: inout Int, recordsCut: inout Int, batchBytes: Int, name: String
     ) throws -> RecordBatch? {
         var ranges: [RecordBatch.Framed] = []
         let first = consumed
-        while true {
+        while consumed - first < batchBytes {
             let next = pending.withUnsafeBytes { Varint.read($0, at: consumed) }
             guard case .value(let value, let prefix) = next else {
                 if case .invalid = next {
@@ -171,10 +190,6 @@ public enum SnapshotReader {
         }
         let batch = ranges.isEmpty ? nil : RecordBatch(bytes: Array(pending[first..<consumed]), ranges: ranges, firstRecord: recordsCut)
         recordsCut += ranges.count
-        if consumed > 1 << 20 {
-            pending.removeSubrange(0..<consumed)
-            consumed = 0
-        }
         return batch
     }
 
@@ -218,8 +233,8 @@ final class RecordBatch: @unchecked Sendable {
         self.firstRecord = firstRecord
     }
 
-    /// Starts decoding on `queue`; a batch that decodes goes on to `indexes` (from the decoding queue,
-    /// so in order) as well as to the reader.
+    /// Starts decoding on `queue`; a batch that decodes goes on to `indexes` (in any order) as well as
+    /// to the reader (in order, through ``wait()``).
     func start(on queue: DispatchQueue, indexing indexes: SnapshotIndexBuilder) {
         queue.async {
             self.decode()

@@ -18,7 +18,9 @@ public struct SnapshotPosition: Sendable, Equatable {
 
 extension ClusterState {
     /// Calls `emit` with every record of a snapshot of this state, in the canonical order: header,
-    /// members, jobs, nodes, evaluations, allocations (each sorted by id), trailer.
+    /// members, nodes, evaluations, allocations, jobs (each sorted by id), trailer. Jobs come last
+    /// because they are the costliest records to decode and have no secondary index: a reader builds
+    /// the indexes of the records before them while it decodes them (see ``SnapshotIndexBuilder``).
     func forEachSnapshotRecord(
         _ position: SnapshotPosition, createdAtMs: UInt64, _ emit: (Helios_V1_SnapshotRecord) throws -> Void
     ) rethrows {
@@ -36,10 +38,10 @@ extension ClusterState {
             }
         })
         for id in members.keys.sorted() { try emit(.with { $0.member = members[id]! }) }
-        for id in jobs.keys.sorted() { try emit(.with { $0.job = jobs[id]! }) }
         for id in nodes.keys.sorted() { try emit(.with { $0.node = nodes[id]! }) }
         for id in evaluations.keys.sorted() { try emit(.with { $0.evaluation = evaluations[id]! }) }
         for id in allocations.keys.sorted() { try emit(.with { $0.allocation = allocations[id]! }) }
+        for id in jobs.keys.sorted() { try emit(.with { $0.job = jobs[id]! }) }
         try emit(.with {
             $0.trailer = .with {
                 $0.recordCount = UInt64(members.count + jobs.count + nodes.count + evaluations.count + allocations.count)

@@ -69,12 +69,19 @@ public enum SnapshotWriter {
 
     /// The snapshot as bytes in memory (what Raft sends to a lagging follower).
     public static func bytes(_ state: ClusterState, position: SnapshotPosition, createdAtMs: UInt64) throws -> [UInt8] {
+        try bytes(position: position) { emit in try state.forEachSnapshotRecord(position, createdAtMs: createdAtMs, emit) }
+    }
+
+    /// A snapshot of the records `produce` emits, in its order (tests write other orders with it).
+    static func bytes(
+        position: SnapshotPosition, _ produce: ((Helios_V1_SnapshotRecord) throws -> Void) throws -> Void
+    ) throws -> [UInt8] {
         let encoder = try LZ4FrameEncoder(contentChecksum: true, blockSize: .mib4)
         var compressed = try encoder.begin()
         var payload: [UInt8] = []
         var digest: UInt32 = 0
         var uncompressed: UInt64 = 0
-        try state.forEachSnapshotRecord(position, createdAtMs: createdAtMs) { record in
+        try produce { record in
             let start = payload.count
             let encoded: [UInt8] = try record.serializedBytes()
             Varint.append(UInt64(encoded.count), to: &payload)
