@@ -92,8 +92,8 @@ extension ClusterState {
         guard record.stopped else {
             return .failure(EventRejection("job \(id)", "is not stopped; stop it before purging"))
         }
-        for allocation in (allocationsByJob[id] ?? []).sorted() { removeAllocation(allocation) }
-        for evaluation in (evaluationsByJob[id] ?? []).sorted() { removeEvaluation(evaluation) }
+        for allocation in allocationsByJob[id]?.sorted() ?? [] { removeAllocation(allocation) }
+        for evaluation in evaluationsByJob[id]?.sorted() ?? [] { removeEvaluation(evaluation) }
         jobs[id] = nil
         return .success(AppliedEvent())
     }
@@ -102,7 +102,7 @@ extension ClusterState {
     /// finished batch job) with nothing left running, pending otherwise.
     mutating func refreshJobStatus(_ id: String) {
         guard var record = jobs[id] else { return }
-        let allocations = (allocationsByJob[id] ?? []).map { self.allocations[$0]! }
+        let allocations = allocationsByJob[id]?.map { self.allocations[$0]! } ?? []
         let live = allocations.filter { !$0.clientStatus.isTerminal && $0.desiredStatus == .run }
         let status: Helios_V1_JobStatus
         if live.contains(where: { $0.clientStatus == .running }) {

@@ -16,10 +16,10 @@ public struct ClusterState: Sendable {
     public internal(set) var members: [UInt64: ClusterMember] = [:]
 
     // Secondary indexes (maintained by every mutation).
-    var allocationsByJob: [String: Set<String>] = [:]
+    var allocationsByJob: [String: IDSet] = [:]
     var allocationsByNode: [String: Set<String>] = [:]
     var allocationsByStatus: [Int: Set<String>] = [:]
-    var evaluationsByJob: [String: Set<String>] = [:]
+    var evaluationsByJob: [String: IDSet] = [:]
     var evaluationsByStatus: [Int: Set<String>] = [:]
     /// CPU and memory held on each node by allocations that hold resources (see ``holdsResources(_:)``).
     var nodeUsage: [String: (cpu: UInt64, memory: UInt64)] = [:]
@@ -42,7 +42,7 @@ public struct ClusterState: Sendable {
     public var sortedNodes: [NodeInfo] { nodes.keys.sorted().map { nodes[$0]! } }
 
     public func allocations(ofJob job: String) -> [Allocation] {
-        (allocationsByJob[job] ?? []).sorted().map { allocations[$0]! }
+        (allocationsByJob[job]?.sorted() ?? []).map { allocations[$0]! }
     }
 
     public func allocations(onNode node: String) -> [Allocation] {
@@ -54,7 +54,7 @@ public struct ClusterState: Sendable {
     }
 
     public func evaluations(ofJob job: String) -> [Evaluation] {
-        (evaluationsByJob[job] ?? []).sorted().map { evaluations[$0]! }
+        (evaluationsByJob[job]?.sorted() ?? []).map { evaluations[$0]! }
     }
 
     public func evaluations(withStatus status: EvaluationStatus) -> [Evaluation] {
@@ -103,8 +103,7 @@ public struct ClusterState: Sendable {
     /// The by-job part of `addToIndexes(_:)`: many small sets. The snapshot loader builds these on
     /// one thread and the few large ones (by node, by status) and the usage on another.
     mutating func addToJobIndex(_ allocation: Allocation) {
-        // Sized for a few allocations at once: growing from empty reallocates and rehashes twice.
-        allocationsByJob[allocation.jobID, default: Set(minimumCapacity: 2)].insert(allocation.id)
+        allocationsByJob[allocation.jobID, default: IDSet()].insert(allocation.id)
     }
 
     /// Adds an evaluation that is in no index yet to the indexes.
@@ -115,7 +114,7 @@ public struct ClusterState: Sendable {
 
     /// The by-job part of `addToIndexes(_:)` for an evaluation (as for an allocation, above).
     mutating func addToJobIndex(_ evaluation: Evaluation) {
-        evaluationsByJob[evaluation.jobID, default: Set(minimumCapacity: 2)].insert(evaluation.id)
+        evaluationsByJob[evaluation.jobID, default: IDSet()].insert(evaluation.id)
     }
 
     /// Reserves room in the tables for a state of this size (a snapshot's counts), so loading never
