@@ -203,7 +203,7 @@ struct StateBenchmark: AsyncParsableCommand {
         print("| Snapshot of \(state.jobs.count) jobs / \(state.allocations.count) allocations (\(String(format: "%.0f", raw / 1e6)) MB of records) | MB/s of records | time | ratio |")
         print("|---|---:|---:|---:|")
         print("| Helios snapshot write (serialize + compress + CRC + write + fsync) | \(mbps(raw, writeSeconds)) | \(String(format: "%.2f", writeSeconds)) s | \(String(format: "%.2f", ratio)) |")
-        print("| Helios snapshot read (read + CRC + decompress; decode on a second thread; indexes on two more) | \(mbps(raw, readSeconds)) | \(String(format: "%.2f", readSeconds)) s | |")
+        print("| Helios snapshot read (read + CRC + decompress; decode on two more threads; indexes on two more) | \(mbps(raw, readSeconds)) | \(String(format: "%.2f", readSeconds)) s | |")
         print("| Helios LZ4 stage alone: compress the same bytes (liblz4, in process, median of \(Self.lz4Rounds)) | \(mbps(raw, encodeSeconds)) | \(String(format: "%.2f", encodeSeconds)) s | \(String(format: "%.2f", raw / Double(compressed.count))) |")
         print("| Helios LZ4 stage alone: decompress (median of \(Self.lz4Rounds)) | \(mbps(raw, decodeSeconds)) | \(String(format: "%.2f", decodeSeconds)) s | |")
         print("| `lz4 -1 -B4 -c` CLI compress (file to /dev/null, same run, median of \(Self.lz4Rounds)) | \(mbps(raw, cliCompress)) | \(String(format: "%.2f", cliCompress)) s | \(String(format: "%.2f", raw / cliSize)) |")
