@@ -330,20 +330,24 @@ public final class RaftDriver: Sendable {
     private func processReadies(_ loop: inout Loop) async throws {
         while let ready = loop.core.startReady() {
             transport.send(ready.messages)
-            try await storage.persist(ready)
+            // Nothing is being persisted between Readies, so the log's last index is durable.
+            let durable = (try? storage.lastIndex()) ?? 0
+            if loop.core.canApplyBeforePersisting(durableIndex: durable) {
+                // The committed entries are durable here and on a quorum: apply them and answer their
+                // proposers while this Ready's new entries are written, instead of after the fsync.
+                async let persisting: Void = storage.persist(ready)
+                let applied = loop.core.applyReady(restore: { stateMachine.restore($0) }, apply: { stateMachine.apply($0) })
+                resolve(applied.outcomes, applied.entries, &loop)
+                try await persisting
+            } else {
+                try await storage.persist(ready)
+            }
             let completion = loop.core.finishReady(
                 restore: { stateMachine.restore($0) },
                 apply: { stateMachine.apply($0) })
             transport.send(completion.messages)
-            if let last = completion.applied.last { loop.applied = last.index }
+            resolve(completion.outcomes, completion.applied, &loop)
             if let snapshot = ready.snapshot { loop.applied = max(loop.applied, snapshot.metadata.index) }
-            for (id, outcome) in completion.outcomes {
-                guard let waiter = loop.proposals.removeValue(forKey: id) else { continue }
-                switch outcome {
-                case .applied(let index): waiter.continuation.resume(returning: index)
-                case .dropped: waiter.continuation.resume(throwing: ProposalError.dropped)
-                }
-            }
             for state in completion.readStates {
                 guard state.context.count == 16 else { continue }
                 let (node, request) = state.context.withUnsafeBytes {
@@ -364,6 +368,18 @@ public final class RaftDriver: Sendable {
             // working through a long backlog of committed entries must keep answering its leader.
             // The doorbell has rung for them, so the loop comes back for the rest.
             if inputs.withLock({ !$0.items.isEmpty }) { break }
+        }
+    }
+
+    /// Records what was applied and answers the proposals whose fate is known.
+    private func resolve(_ outcomes: [(id: UInt64, outcome: ReplicationCore.ProposalOutcome)], _ applied: [Entry], _ loop: inout Loop) {
+        if let last = applied.last { loop.applied = last.index }
+        for (id, outcome) in outcomes {
+            guard let waiter = loop.proposals.removeValue(forKey: id) else { continue }
+            switch outcome {
+            case .applied(let index): waiter.continuation.resume(returning: index)
+            case .dropped: waiter.continuation.resume(throwing: ProposalError.dropped)
+            }
         }
     }
 

@@ -5,7 +5,8 @@ import HeliosRaft
 /// documented order, configuration changes applied as their entries are applied.
 ///
 /// Usage per Ready: `startReady()` → send `ready.messages` → persist → `finishReady(...)` → send the
-/// returned messages.
+/// returned messages. When ``canApplyBeforePersisting(durableIndex:)`` allows, `applyReady(...)` may
+/// run while the Ready persists, before `finishReady(...)`.
 public struct ReplicationCore {
     /// The outcome of a proposal.
     public enum ProposalOutcome: Sendable, Equatable {
@@ -19,6 +20,8 @@ public struct ReplicationCore {
     /// Proposals awaiting their entry's application: index → (term, caller's id).
     private var pending: [UInt64: (term: UInt64, id: UInt64)] = [:]
     private var inFlight: Ready?
+    /// Whether the in-flight Ready's snapshot and committed entries were applied.
+    private var appliedInFlight = false
 
     public init(node: RawNode) {
         self.node = node
@@ -76,13 +79,36 @@ public struct ReplicationCore {
         public var applied: [Entry]
     }
 
-    /// Finishes the in-flight Ready after its entries and hard state are durable: restores the
-    /// snapshot and applies committed entries through the callbacks, then advances the node.
-    public mutating func finishReady(
-        restore: (Snapshot) -> Void, apply: (Entry) -> Void
-    ) -> Completion {
-        guard let ready = inFlight else { return Completion(messages: [], outcomes: [], readStates: [], applied: []) }
-        inFlight = nil
+    /// What applying a Ready's snapshot and committed entries decided.
+    public struct Applied: Sendable {
+        /// Proposals whose fate is known: (caller's id, outcome).
+        public var outcomes: [(id: UInt64, outcome: ProposalOutcome)]
+        /// The committed entries applied.
+        public var entries: [Entry]
+    }
+
+    /// Whether the in-flight Ready's committed entries may be applied before its own entries are
+    /// durable: it restores no snapshot, and every entry it commits was made durable by an earlier
+    /// Ready: below the first entry this Ready writes (which replaces everything from its index on,
+    /// so an index the disk holds may hold an entry this Ready overwrites) and at or below
+    /// `durableIndex`, the log's last index before this Ready. A leader's commits always qualify
+    /// (entries commit once followers acknowledge them, after an earlier Ready persisted them); a
+    /// follower's often include the entries this Ready appends.
+    public func canApplyBeforePersisting(durableIndex: UInt64) -> Bool {
+        guard let ready = inFlight, !appliedInFlight, ready.snapshot == nil, let last = ready.committedEntries.last else {
+            return false
+        }
+        if let first = ready.entries.first, last.index >= first.index { return false }
+        return last.index <= durableIndex
+    }
+
+    /// Restores the in-flight Ready's snapshot and applies its committed entries through the
+    /// callbacks, once per Ready: after its persistence, or before it when
+    /// ``canApplyBeforePersisting(durableIndex:)`` says the entries are durable already (etcd's
+    /// server applies while it writes its WAL the same way).
+    public mutating func applyReady(restore: (Snapshot) -> Void, apply: (Entry) -> Void) -> Applied {
+        guard let ready = inFlight, !appliedInFlight else { return Applied(outcomes: [], entries: []) }
+        appliedInFlight = true
         var outcomes: [(UInt64, ProposalOutcome)] = []
         if let snapshot = ready.snapshot {
             restore(snapshot)
@@ -101,8 +127,21 @@ public struct ReplicationCore {
                 outcomes.append((proposal.id, proposal.term == entry.term ? .applied(index: entry.index) : .dropped(index: entry.index)))
             }
         }
+        return Applied(outcomes: outcomes, entries: ready.committedEntries)
+    }
+
+    /// Finishes the in-flight Ready after its entries and hard state are durable: restores the
+    /// snapshot and applies committed entries through the callbacks (unless ``applyReady(restore:apply:)``
+    /// did already; the completion then carries no outcomes or entries), then advances the node.
+    public mutating func finishReady(
+        restore: (Snapshot) -> Void, apply: (Entry) -> Void
+    ) -> Completion {
+        guard let ready = inFlight else { return Completion(messages: [], outcomes: [], readStates: [], applied: []) }
+        let applied = applyReady(restore: restore, apply: apply)
+        inFlight = nil
+        appliedInFlight = false
         node.advance()
-        return Completion(messages: ready.messagesAfterPersist, outcomes: outcomes, readStates: ready.readStates, applied: ready.committedEntries)
+        return Completion(messages: ready.messagesAfterPersist, outcomes: applied.outcomes, readStates: ready.readStates, applied: applied.entries)
     }
 
     /// Fails every pending proposal (the node is shutting down).

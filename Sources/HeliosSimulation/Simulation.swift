@@ -27,6 +27,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var membershipChanges = 0
     public var transfers = 0
     public var reads = 0
+    /// Readies whose committed entries were applied while their new entries persisted.
+    public var appliedBeforePersisting = 0
     /// Simulated µs from the end of faults to the first write committed after it.
     public var recoveryMicroseconds: UInt64 = 0
 
@@ -34,7 +36,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
         "seed \(seed): \(events) events, \(acknowledgedWrites) writes acknowledged, applied to \(applied), "
             + "\(leaders) leaderships, \(crashes) crashes, \(partitions) partitions, \(snapshotsInstalled) snapshots installed, "
             + "\(membershipChanges) membership changes, \(transfers) transfers, \(reads) linearizable reads, "
-            + "recovered in \(recoveryMicroseconds / 1000) ms"
+            + "\(appliedBeforePersisting) Readies applied while persisting, recovered in \(recoveryMicroseconds / 1000) ms"
     }
 }
 
@@ -252,6 +254,11 @@ public final class Simulation {
             try checker.appended(ready.entries, previousTerm: previous, node: id)
         }
         for message in ready.messages { send(message) }
+        if options.applyBeforePersisting, core.canApplyBeforePersisting(durableIndex: (try? node.durable.lastIndex()) ?? 0) {
+            let applied = try applying(id, &node.machine) { restore, apply in core.applyReady(restore: restore, apply: apply) }
+            acknowledge(applied.outcomes)
+            if !ready.entries.isEmpty { report.appliedBeforePersisting += 1 }
+        }
         if options.unsafeAcknowledgeBeforePersist {
             for message in ready.messagesAfterPersist { send(message) }
         }
@@ -273,37 +280,16 @@ public final class Simulation {
         node.durable.append(ready.entries)
         if let hard = ready.hardState { node.durable.setHardState(hard) }
         var machine = node.machine
-        var violation: InvariantViolation?
-        var checker = self.checker
-        let completion = node.core!.finishReady(
-            restore: { snapshot in
-                machine = SimulatedStateMachine.decode(snapshot.data) ?? SimulatedStateMachine()
-                do throws(InvariantViolation) { try checker.restored(machine, node: id) } catch { violation = violation ?? error }
-            },
-            apply: { entry in
-                machine.apply(entry)
-                do throws(InvariantViolation) { try checker.applying(entry, node: id, chainAfter: machine.hash) } catch {
-                    violation = violation ?? error
-                }
-            })
-        self.checker = checker
-        if let violation { throw violation }
+        var core = node.core!
+        let completion = try applying(id, &machine) { restore, apply in core.finishReady(restore: restore, apply: apply) }
         node.machine = machine
+        node.core = core
         node.inFlight = nil
         nodes[id] = node
         if !options.unsafeAcknowledgeBeforePersist {
             for message in completion.messages { send(message) }
         }
-        for (proposal, outcome) in completion.outcomes {
-            if case .applied(let index) = outcome {
-                acknowledged[proposal] = index
-                maxAcknowledgedIndex = max(maxAcknowledgedIndex, index)
-                if let first = firstProposalAfterFaults, proposal >= first, recoveredAt == nil {
-                    recoveredAt = now
-                    log("recovered: write \(proposal) committed at \(index)")
-                }
-            }
-        }
+        acknowledge(completion.outcomes)
         for read in completion.readStates {
             guard let minimum = reads.removeValue(forKey: read.context) else { continue }
             if read.index < minimum {
@@ -315,6 +301,47 @@ public final class Simulation {
         }
         try retireRemovedMembers(id)
         try pump(id)
+    }
+
+    /// Runs `body` with the callbacks that restore and apply on `machine`, checking each step.
+    private func applying<T>(
+        _ id: NodeID, _ machine: inout SimulatedStateMachine,
+        _ body: (_ restore: (Snapshot) -> Void, _ apply: (Entry) -> Void) -> T
+    ) throws(InvariantViolation) -> T {
+        var state = machine
+        var violation: InvariantViolation?
+        var checker = self.checker
+        let result = body(
+            { snapshot in
+                self.log("n\(id) restore \(snapshot.metadata.index)@\(snapshot.metadata.term)")
+                state = SimulatedStateMachine.decode(snapshot.data) ?? SimulatedStateMachine()
+                do throws(InvariantViolation) { try checker.restored(state, node: id) } catch { violation = violation ?? error }
+            },
+            { entry in
+                self.log("n\(id) apply \(entry.index)@\(entry.term)")
+                state.apply(entry)
+                do throws(InvariantViolation) { try checker.applying(entry, node: id, chainAfter: state.hash) } catch {
+                    violation = violation ?? error
+                }
+            })
+        self.checker = checker
+        if let violation { throw violation }
+        machine = state
+        return result
+    }
+
+    /// Records the writes whose proposals were applied (the client was answered).
+    private func acknowledge(_ outcomes: [(id: UInt64, outcome: ReplicationCore.ProposalOutcome)]) {
+        for (proposal, outcome) in outcomes {
+            if case .applied(let index) = outcome {
+                acknowledged[proposal] = index
+                maxAcknowledgedIndex = max(maxAcknowledgedIndex, index)
+                if let first = firstProposalAfterFaults, proposal >= first, recoveredAt == nil {
+                    recoveredAt = now
+                    log("recovered: write \(proposal) committed at \(index)")
+                }
+            }
+        }
     }
 
     private func send(_ message: Message) {

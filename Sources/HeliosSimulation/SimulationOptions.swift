@@ -36,6 +36,9 @@ public struct SimulationOptions: Sendable, CustomStringConvertible {
     public var reads = true
     /// Snapshot chunk size (small, so snapshots take several chunks).
     public var snapshotChunkBytes = 64
+    /// Apply a Ready's committed entries while it persists when they are durable already, as the
+    /// real driver does (``ReplicationCore/canApplyBeforePersisting(durableIndex:)``).
+    public var applyBeforePersisting = true
     /// Break the Ready contract on purpose: send acknowledgements before persisting. Only for proving
     /// that the checker catches lost writes.
     public var unsafeAcknowledgeBeforePersist = false

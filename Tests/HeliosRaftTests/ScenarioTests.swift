@@ -231,4 +231,33 @@ struct ScenarioTests {
         network.stabilize()
         #expect(network.nodes[1]!.ready().readStates.isEmpty)
     }
+
+    @Test("a restart with a snapshot newer than the hard state's commit (entries kept below it) applies nothing twice")
+    func restartWithSnapshotAheadOfCommit() throws {
+        var network = TestNetwork(voters: [1, 2, 3])
+        network.nodes[1]!.campaign()
+        for _ in 0..<10 {
+            network.deliver()
+            network.processReady()
+        }
+        for value in 0..<6 as Range<UInt8> { try network.nodes[1]!.propose([value]) }
+        for _ in 0..<10 {
+            network.deliver()
+            network.processReady()
+        }
+        // Node 2 snapshots what it applied, keeps 3 entries below the snapshot, and has a hard state
+        // whose commit is older (as after a crash that lost the last hard-state write).
+        let storage = network.storages[2]!
+        let applied = network.status(2).applied
+        #expect(applied >= 8)
+        try storage.createSnapshot(index: applied, configuration: network.status(2).configuration, data: [1])
+        try storage.compact(through: applied - 3)
+        storage.setHardState(HardState(term: network.status(2).term, vote: 0, commit: applied - 4))
+        var config = RaftConfiguration(id: 2, randomSeed: 2)
+        config.applied = applied
+        var restarted = try RawNode(configuration: config, storage: storage)
+        #expect(restarted.status.commit >= applied)
+        #expect(restarted.status.applied == applied)
+        if restarted.hasReady { #expect(!restarted.ready().committedEntries.contains { $0.index <= applied }) }
+    }
 }

@@ -53,17 +53,24 @@ struct SimulationTests {
         #expect(caught > 0, "acknowledging before persisting must break durability under crashes")
     }
 
-    @Test("the same aggressive crash schedule with the Ready contract honoured breaks nothing")
+    @Test("the same aggressive crash schedule with the Ready contract honoured breaks nothing (also while applying during persists)")
     func aggressiveCrashesSafe() {
         var failures: [String] = []
+        var appliedWhilePersisting = 0
         for seed in 1...60 as ClosedRange<UInt64> {
             var options = SimulationOptions.random(seed: seed)
             options.partitions = false
             options.faultInterval = 20_000
             options.minFsync = 2_000
             options.maxFsync = 20_000
-            do { _ = try Simulation(options: options).run() } catch { failures.append(error.description) }
+            do {
+                appliedWhilePersisting += try Simulation(options: options).run().appliedBeforePersisting
+            } catch {
+                failures.append(error.description)
+            }
         }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        // The driver's overlap of applying and persisting (durable entries only) was exercised.
+        #expect(appliedWhilePersisting > 100)
     }
 }

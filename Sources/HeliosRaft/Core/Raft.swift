@@ -71,10 +71,14 @@ final class Raft {
                     throw RaftError.storage(.failed(
                         "hard state commit \(hardState.commit) is past the last stored index \(log.lastIndex)"))
                 }
-                // A commit below the snapshot index is a crash between persisting a received snapshot
-                // and the hard state: the snapshot itself proves its index is committed.
                 log.commit(to: max(hardState.commit, log.committed))
             }
+            // A snapshot is of committed state, so its index is committed whatever the hard state says:
+            // the hard state may predate it (a crash between persisting a received snapshot and the
+            // hard state, or a snapshot the application took of entries it applied while their Ready
+            // was persisting), and the log may keep entries below it.
+            let snapshotIndex = try storage.snapshot().metadata.index
+            if snapshotIndex > log.committed && snapshotIndex <= log.lastIndex { log.commit(to: snapshotIndex) }
         } catch let error as RaftStorageError {
             throw .storage(error)
         } catch let error as RaftError {
