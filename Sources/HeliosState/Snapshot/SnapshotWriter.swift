@@ -31,31 +31,9 @@ public enum SnapshotWriter {
             offset += Int64(bytes.count)
             bytes.removeAll(keepingCapacity: true)
         }
-        let encoder = try LZ4FrameEncoder(contentChecksum: true, blockSize: .mib4)
-        var compressed = try encoder.begin()
-        var payload: [UInt8] = []
-        payload.reserveCapacity(1 << 20)
-        var digest: UInt32 = 0
-        var uncompressed: UInt64 = 0
-        try state.forEachSnapshotRecord(position, createdAtMs: createdAtMs) { record in
-            let start = payload.count
-            let encoded: [UInt8] = try record.serializedBytes()
-            Varint.append(UInt64(encoded.count), to: &payload)
-            payload.append(contentsOf: encoded)
-            if case .header = record.record {} else {
-                digest = payload.withUnsafeBytes { helios_crc32c_extend(digest, $0.baseAddress! + start, $0.count - start) }
-            }
-            if payload.count >= 1 << 20 {
-                uncompressed += UInt64(payload.count)
-                try encoder.update(payload, into: &compressed)
-                payload.removeAll(keepingCapacity: true)
-                try flush(&compressed)
-            }
-        }
-        uncompressed += UInt64(payload.count)
-        try encoder.update(payload, into: &compressed)
-        try encoder.finish(into: &compressed)
-        try flush(&compressed)
+        let (uncompressed, digest) = try encodeFrame({ emit in
+            try state.forEachSnapshotRecord(position, createdAtMs: createdAtMs, emit)
+        }, output: flush)
         let header = SnapshotFileHeader(
             index: position.index, term: position.term, uncompressedSize: uncompressed,
             compressedSize: UInt64(offset) - UInt64(SnapshotFileHeader.size), frameChecksum: frameChecksum, stateDigest: digest)
@@ -76,32 +54,54 @@ public enum SnapshotWriter {
     static func bytes(
         position: SnapshotPosition, _ produce: ((Helios_V1_SnapshotRecord) throws -> Void) throws -> Void
     ) throws -> [UInt8] {
+        var frame: [UInt8] = []
+        let (uncompressed, digest) = try encodeFrame(produce) { compressed in
+            frame.append(contentsOf: compressed)
+            compressed.removeAll(keepingCapacity: true)
+        }
+        let checksum = frame.withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress, $0.count) }
+        let header = SnapshotFileHeader(
+            index: position.index, term: position.term, uncompressedSize: uncompressed,
+            compressedSize: UInt64(frame.count), frameChecksum: checksum, stateDigest: digest)
+        return header.encoded() + frame
+    }
+
+    /// Serializes the records `produce` emits, each with its varint length, into one LZ4 frame with
+    /// its content checksum, handing compressed bytes to `output` as they come (about every MiB of
+    /// records; `output` takes them out of the buffer). Returns the content's size and the state
+    /// digest (CRC32C over every record but the header, as written).
+    private static func encodeFrame(
+        _ produce: ((Helios_V1_SnapshotRecord) throws -> Void) throws -> Void, output: (inout [UInt8]) throws -> Void
+    ) throws -> (uncompressed: UInt64, digest: UInt32) {
         let encoder = try LZ4FrameEncoder(contentChecksum: true, blockSize: .mib4)
         var compressed = try encoder.begin()
         var payload: [UInt8] = []
+        payload.reserveCapacity(1 << 20)
         var digest: UInt32 = 0
         var uncompressed: UInt64 = 0
-        try produce { record in
-            let start = payload.count
-            let encoded: [UInt8] = try record.serializedBytes()
-            Varint.append(UInt64(encoded.count), to: &payload)
-            payload.append(contentsOf: encoded)
-            if case .header = record.record {} else {
-                digest = payload.withUnsafeBytes { helios_crc32c_extend(digest, $0.baseAddress! + start, $0.count - start) }
-            }
-            if payload.count >= 1 << 20 {
-                uncompressed += UInt64(payload.count)
-                try encoder.update(payload, into: &compressed)
-                payload.removeAll(keepingCapacity: true)
+        // `produce` calls the record closure synchronously; `output` only looks escaping to the
+        // exclusivity rules for closures passed to closures.
+        try withoutActuallyEscaping(output) { output in
+            try produce { record in
+                let start = payload.count
+                let encoded: [UInt8] = try record.serializedBytes()
+                Varint.append(UInt64(encoded.count), to: &payload)
+                payload.append(contentsOf: encoded)
+                if case .header = record.record {} else {
+                    digest = payload.withUnsafeBytes { helios_crc32c_extend(digest, $0.baseAddress! + start, $0.count - start) }
+                }
+                if payload.count >= 1 << 20 {
+                    uncompressed += UInt64(payload.count)
+                    try encoder.update(payload, into: &compressed)
+                    payload.removeAll(keepingCapacity: true)
+                    try output(&compressed)
+                }
             }
         }
         uncompressed += UInt64(payload.count)
         try encoder.update(payload, into: &compressed)
         try encoder.finish(into: &compressed)
-        let checksum = compressed.withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress, $0.count) }
-        let header = SnapshotFileHeader(
-            index: position.index, term: position.term, uncompressedSize: uncompressed,
-            compressedSize: UInt64(compressed.count), frameChecksum: checksum, stateDigest: digest)
-        return header.encoded() + compressed
+        try output(&compressed)
+        return (uncompressed, digest)
     }
 }
