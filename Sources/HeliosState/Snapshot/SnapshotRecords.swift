@@ -68,7 +68,7 @@ extension ClusterState {
 }
 
 /// Rebuilds a ``ClusterState`` from snapshot records: the main tables here, in order; the secondary
-/// indexes by `indexes` on a thread of its own (each decoded batch goes to both).
+/// indexes by `indexes` on two threads of their own (each decoded batch goes to both).
 struct ClusterStateBuilder {
     var state = ClusterState()
     var position: SnapshotPosition?
@@ -76,8 +76,8 @@ struct ClusterStateBuilder {
     var records = 0
     let indexes = SnapshotIndexBuilder()
 
-    /// Adds a batch of records to the tables after checking their order (the batch must also be
-    /// given to `indexes`, in the snapshot's order).
+    /// Adds a batch of records to the tables after checking their order; batches come in the
+    /// snapshot's order (each is also given to `indexes`, in any order).
     mutating func add(_ batch: DecodedRecords) throws(SnapshotError) {
         // The header first, the trailer last, nothing of an unknown kind. Within the tables order does
         // not matter: ids are unique (a duplicate fails the trailer's counts).
