@@ -45,14 +45,15 @@ extension ClusterState {
     private mutating func registerJob(_ registered: Helios_V1_JobRegistered, time: UInt64, index: UInt64) -> Result<AppliedEvent, EventRejection> {
         let spec = registered.spec
         if let problem = JobSpecValidator.problem(in: spec) { return .failure(EventRejection("job \(spec.id)", problem)) }
-        let current = jobs[spec.id]?.versions.last?.version ?? 0
+        let existing = jobs.load(spec.id)
+        let current = existing?.versions.last?.version ?? 0
         if registered.hasExpectedVersion && registered.expectedVersion != current {
             return .failure(EventRejection(
                 "job \(spec.id)", "expected version \(registered.expectedVersion), but the current version is \(current)"))
         }
         let newEvaluations = registered.hasEvaluation ? [registered.evaluation] : []
         if let rejection = evaluationsProblem(newEvaluations, newJob: spec.id) { return .failure(rejection) }
-        var record = jobs[spec.id] ?? JobRecord.with {
+        var record = existing ?? JobRecord.with {
             $0.id = spec.id
             $0.createIndex = index
         }
@@ -73,7 +74,7 @@ extension ClusterState {
     }
 
     private mutating func stopJob(_ stopped: Helios_V1_JobStopped, time: UInt64, index: UInt64) -> Result<AppliedEvent, EventRejection> {
-        guard var record = jobs[stopped.jobID] else {
+        guard var record = jobs.load(stopped.jobID) else {
             return .failure(EventRejection("job \(stopped.jobID)", "no such job"))
         }
         let newEvaluations = stopped.hasEvaluation ? [stopped.evaluation] : []
@@ -88,7 +89,7 @@ extension ClusterState {
     }
 
     private mutating func purgeJob(_ id: String) -> Result<AppliedEvent, EventRejection> {
-        guard let record = jobs[id] else { return .failure(EventRejection("job \(id)", "no such job")) }
+        guard let record = jobs.load(id) else { return .failure(EventRejection("job \(id)", "no such job")) }
         guard record.stopped else {
             return .failure(EventRejection("job \(id)", "is not stopped; stop it before purging"))
         }
@@ -101,7 +102,7 @@ extension ClusterState {
     /// Recomputes a job's status from its allocations: running if any runs, dead once stopped (or a
     /// finished batch job) with nothing left running, pending otherwise.
     mutating func refreshJobStatus(_ id: String) {
-        guard var record = jobs[id] else { return }
+        guard var record = jobs.load(id) else { return }
         let allocations = allocationsByJob[id]?.map { self.allocations[$0]! } ?? []
         let live = allocations.filter { !$0.clientStatus.isTerminal && $0.desiredStatus == .run }
         let status: Helios_V1_JobStatus
@@ -200,7 +201,7 @@ extension ClusterState {
             guard evaluations[evaluation.id] == nil, seen.insert(evaluation.id).inserted else {
                 return EventRejection("evaluation \(evaluation.id)", "already exists")
             }
-            guard jobs[evaluation.jobID] != nil || evaluation.jobID == newJob else {
+            guard jobs.contains(evaluation.jobID) || evaluation.jobID == newJob else {
                 return EventRejection("evaluation \(evaluation.id)", "names unknown job \(evaluation.jobID)")
             }
         }

@@ -9,7 +9,7 @@ import SwiftProtobuf
 public struct ClusterState: Sendable {
     /// The index of the last event applied.
     public internal(set) var appliedIndex: UInt64 = 0
-    public internal(set) var jobs: [String: JobRecord] = [:]
+    public internal(set) var jobs = JobTable()
     public internal(set) var nodes: [String: NodeInfo] = [:]
     public internal(set) var allocations: [String: Allocation] = [:]
     public internal(set) var evaluations: [String: Evaluation] = [:]

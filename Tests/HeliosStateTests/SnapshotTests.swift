@@ -51,6 +51,35 @@ struct SnapshotTests {
         Self.expectSameIndexes(loaded, as: state)
     }
 
+    @Test("jobs loaded from a snapshot stay encoded until apply changes them; reads and later events see the same jobs")
+    func jobsStayEncoded() throws {
+        var generator = EventGenerator(seed: 5)
+        var state = ClusterState()
+        for index in 1...UInt64(3000) { state.apply(generator.next(), at: index) }
+        let bytes = try SnapshotWriter.bytes(state, position: SnapshotPosition(index: state.appliedIndex, term: 1), createdAtMs: 0)
+        var loaded = try SnapshotReader.read(bytes: bytes).state
+        #expect(loaded.jobs.count == state.jobs.count && loaded.jobs.count > 10)
+        #expect(loaded.jobs.encodedCount == loaded.jobs.count)
+        for id in state.jobs.keys {
+            #expect(loaded.jobs.contains(id))
+            #expect(loaded.job(id) == state.job(id))
+            #expect(loaded.latestSpec(id) == state.latestSpec(id))
+        }
+        #expect(loaded.sortedJobs == state.sortedJobs)
+        // Reads decode without keeping; the snapshot of the loaded state is the original's.
+        #expect(loaded.jobs.encodedCount == loaded.jobs.count)
+        #expect(try SnapshotWriter.bytes(loaded, position: SnapshotPosition(index: state.appliedIndex, term: 1), createdAtMs: 0) == bytes)
+        // The same events on both: the same answers, the same state byte for byte; apply decoded (and
+        // kept) the jobs it touched, and only those.
+        for index in (state.appliedIndex + 1)...(state.appliedIndex + 1500) {
+            let event = generator.next()
+            let expected = state.apply(event, at: index)
+            #expect("\(loaded.apply(event, at: index))" == "\(expected)", "event \(index)")
+        }
+        #expect(loaded.canonicalBytes() == state.canonicalBytes())
+        #expect(loaded.jobs.encodedCount > 0 && loaded.jobs.encodedCount < loaded.jobs.count)
+    }
+
     /// Expects `loaded` (read from a snapshot) to answer every index query as `state` (built by apply) does.
     static func expectSameIndexes(_ loaded: ClusterState, as state: ClusterState) {
         for job in state.jobs.keys {

@@ -13,7 +13,8 @@ struct DecodedRecords: Equatable {
     var kinds: [Kind] = []
     var headers: [Helios_V1_SnapshotHeader] = []
     var members: [ClusterMember] = []
-    var jobs: [JobRecord] = []
+    /// Decoded, or still encoded (see ``JobTable``).
+    var jobs: [StoredJob] = []
     var nodes: [NodeInfo] = []
     var evaluations: [Evaluation] = []
     var allocations: [Allocation] = []
@@ -45,7 +46,14 @@ struct DecodedRecords: Equatable {
 
     mutating func append(_ job: JobRecord) {
         kinds.append(.job)
-        jobs.append(job)
+        jobs.append(StoredJob(job))
+    }
+
+    /// Appends a job record kept in its encoding, which `SnapshotRecordDecoder.validateJobRecord`
+    /// accepted (the bytes are copied).
+    mutating func append(encodedJobRecord bytes: UnsafeRawBufferPointer) {
+        kinds.append(.job)
+        jobs.append(StoredJob(validated: bytes))
     }
 
     mutating func append(_ node: NodeInfo) {

@@ -82,5 +82,18 @@ enum SnapshotRecordDecoder {
             if ascii { return String(decoding: bytes, as: UTF8.self) }
             return String(validating: bytes, as: UTF8.self)
         }
+
+        /// Skips a length-delimited UTF-8 string; false where ``string(_:)`` returns nil.
+        @inline(__always)
+        mutating func skipString(_ end: Int) -> Bool {
+            guard let stop = delimited(end) else { return false }
+            let bytes = UnsafeBufferPointer(start: (base + offset).assumingMemoryBound(to: UInt8.self), count: stop - offset)
+            offset = stop
+            for byte in bytes where byte >= 0x80 {
+                // Rare (ids, names and commands are ASCII): validate the general way.
+                return String(validating: bytes, as: UTF8.self) != nil
+            }
+            return true
+        }
     }
 }

@@ -100,7 +100,7 @@ struct ClusterStateBuilder {
         // New ids: no old entry to look up and unindex, which putAllocation would do at a measurable
         // cost on start-up.
         for member in batch.members { state.members[member.id] = member }
-        for job in batch.jobs { state.jobs[job.id] = job }
+        for job in batch.jobs { state.jobs.insert(job) }
         for node in batch.nodes { state.nodes[node.id] = node }
         for evaluation in batch.evaluations { state.evaluations[evaluation.id] = evaluation }
         for allocation in batch.allocations { state.allocations[allocation.id] = allocation }

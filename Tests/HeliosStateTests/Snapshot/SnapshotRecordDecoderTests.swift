@@ -104,19 +104,7 @@ struct SnapshotRecordDecoderTests {
         var refused = 0
         for round in 0..<3000 {
             var bytes: [UInt8] = try SnapshotRecordSamples.sampleSnapshotRecord(round).serializedBytes()
-            switch random.next() % 4 {
-            case 0:  // flip bits
-                for _ in 0...(random.next() % 3) where !bytes.isEmpty {
-                    bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 << (random.next() % 8))
-                }
-            case 1:  // truncate
-                bytes.removeLast(Int(random.next() % UInt64(bytes.count)))
-            case 2:  // overwrite a byte with a boundary value
-                if !bytes.isEmpty { bytes[Int(random.next() % UInt64(bytes.count))] = [0x00, 0x7F, 0x80, 0xFF][Int(random.next() % 4)] }
-            default:  // splice in random bytes
-                let at = Int(random.next() % UInt64(bytes.count + 1))
-                bytes.insert(contentsOf: (0..<(1 + random.next() % 4)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, at: at)
-            }
+            Self.damage(&bytes, &random)
             let reference = try? Helios_V1_SnapshotRecord(serializedBytes: bytes)
             let ours = try? Self.decode(bytes)
             #expect(ours == reference, "round \(round): \(bytes)")
@@ -128,5 +116,54 @@ struct SnapshotRecordDecoderTests {
         }
         // Both kinds of outcome were exercised.
         #expect(accepted > 100 && refused > 100)
+    }
+
+    /// Damages encoded bytes one of four ways (bit flips, truncation, a boundary byte, spliced bytes).
+    static func damage(_ bytes: inout [UInt8], _ random: inout SeededRandom) {
+        switch random.next() % 4 {
+        case 0:  // flip bits
+            for _ in 0...(random.next() % 3) where !bytes.isEmpty {
+                bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 << (random.next() % 8))
+            }
+        case 1:  // truncate
+            bytes.removeLast(Int(random.next() % UInt64(bytes.count)))
+        case 2:  // overwrite a byte with a boundary value
+            if !bytes.isEmpty { bytes[Int(random.next() % UInt64(bytes.count))] = [0x00, 0x7F, 0x80, 0xFF][Int(random.next() % 4)] }
+        default:  // splice in random bytes
+            let at = Int(random.next() % UInt64(bytes.count + 1))
+            bytes.insert(contentsOf: (0..<(1 + random.next() % 4)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, at: at)
+        }
+    }
+
+    @Test("the job validator accepts exactly what the job decoder decodes, intact or damaged; a kept job reads back as decoded")
+    func jobValidator() throws {
+        var random = SeededRandom(seed: 9)
+        var accepted = 0
+        var refused = 0
+        for round in 0..<4000 {
+            var bytes: [UInt8] = try SnapshotRecordSamples.sampleJobRecord(round).serializedBytes()
+            if round % 4 != 0 { Self.damage(&bytes, &random) }
+            // A non-empty buffer (an empty record is valid and decodes to the empty job).
+            let padded = bytes + [0]
+            let (valid, decoded) = padded.withUnsafeBytes { raw -> (Bool, JobRecord?) in
+                var validator = SnapshotRecordDecoder.WireReader(base: raw.baseAddress!)
+                var decoder = SnapshotRecordDecoder.WireReader(base: raw.baseAddress!)
+                return (
+                    SnapshotRecordDecoder.validateJobRecord(&validator, end: bytes.count),
+                    SnapshotRecordDecoder.decodeJobRecord(&decoder, end: bytes.count)
+                )
+            }
+            #expect(valid == (decoded != nil), "round \(round): \(bytes)")
+            if let decoded {
+                #expect(decoded == (try? JobRecord(serializedBytes: bytes)), "round \(round)")
+                let kept = bytes.withUnsafeBytes { StoredJob(validated: $0) }
+                #expect(kept.id == decoded.id, "round \(round)")
+                #expect(kept.stored.record == decoded, "round \(round)")
+                accepted += 1
+            } else {
+                refused += 1
+            }
+        }
+        #expect(accepted > 1000 && refused > 500)
     }
 }
