@@ -37,7 +37,7 @@ extension ClusterState {
     /// Why `allocation` cannot be placed now, or nil.
     func placementProblem(_ allocation: Allocation) -> String? {
         if allocation.id.isEmpty { return "has no id" }
-        if allocations[allocation.id] != nil { return "already exists" }
+        if allocations.contains(allocation.id) { return "already exists" }
         guard let job = jobs[allocation.jobID] else { return "names unknown job \(allocation.jobID)" }
         if job.stopped { return "job \(allocation.jobID) is stopped" }
         guard let version = job.versions.first(where: { $0.version == allocation.jobVersion }) else {

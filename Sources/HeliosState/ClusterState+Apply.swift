@@ -103,7 +103,9 @@ extension ClusterState {
     /// finished batch job) with nothing left running, pending otherwise.
     mutating func refreshJobStatus(_ id: String) {
         guard var record = jobs.load(id) else { return }
-        let allocations = allocationsByJob[id]?.map { self.allocations[$0]! } ?? []
+        // Kept decoded: the job's next event is likely to read them again.
+        let ids = allocationsByJob[id].map { Array($0) } ?? []
+        let allocations = ids.map { self.allocations.load($0)! }
         let live = allocations.filter { !$0.clientStatus.isTerminal && $0.desiredStatus == .run }
         let status: Helios_V1_JobStatus
         if live.contains(where: { $0.clientStatus == .running }) {

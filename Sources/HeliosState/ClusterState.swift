@@ -11,7 +11,7 @@ public struct ClusterState: Sendable {
     public internal(set) var appliedIndex: UInt64 = 0
     public internal(set) var jobs = JobTable()
     public internal(set) var nodes: [String: NodeInfo] = [:]
-    public internal(set) var allocations: [String: Allocation] = [:]
+    public internal(set) var allocations = AllocationTable()
     public internal(set) var evaluations: [String: Evaluation] = [:]
     public internal(set) var members: [UInt64: ClusterMember] = [:]
 
@@ -68,7 +68,11 @@ public struct ClusterState: Sendable {
 
     /// Whether an allocation counts against its node's capacity.
     static func holdsResources(_ allocation: Allocation) -> Bool {
-        allocation.desiredStatus == .run && !allocation.clientStatus.isTerminal
+        holdsResources(desired: allocation.desiredStatus, client: allocation.clientStatus)
+    }
+
+    static func holdsResources(desired: AllocationDesiredStatus, client: AllocationClientStatus) -> Bool {
+        desired == .run && !client.isTerminal
     }
 
     /// What an allocation holds on its node: nil when it holds nothing (see ``holdsResources(_:)``).
@@ -95,15 +99,15 @@ public struct ClusterState: Sendable {
     /// Adds an allocation that is in no index yet to the indexes and its node's usage.
     mutating func addToIndexes(_ allocation: Allocation) {
         account(allocation, 1)
-        addToJobIndex(allocation)
+        addToJobIndex(allocation: allocation.id, job: allocation.jobID)
         allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
         allocationsByStatus[allocation.clientStatus.rawValue, default: []].insert(allocation.id)
     }
 
     /// The by-job part of `addToIndexes(_:)`: many small sets. The snapshot loader builds these on
     /// one thread and the few large ones (by node, by status) and the usage on another.
-    mutating func addToJobIndex(_ allocation: Allocation) {
-        allocationsByJob[allocation.jobID, default: IDSet()].insert(allocation.id)
+    mutating func addToJobIndex(allocation id: String, job: String) {
+        allocationsByJob[job, default: IDSet()].insert(id)
     }
 
     /// Adds an evaluation that is in no index yet to the indexes.

@@ -51,8 +51,8 @@ struct SnapshotTests {
         Self.expectSameIndexes(loaded, as: state)
     }
 
-    @Test("jobs loaded from a snapshot stay encoded until apply changes them; reads and later events see the same jobs")
-    func jobsStayEncoded() throws {
+    @Test("jobs and allocations loaded from a snapshot stay encoded until apply changes them; reads and later events see the same state")
+    func keptRecordsStayEncoded() throws {
         var generator = EventGenerator(seed: 5)
         var state = ClusterState()
         for index in 1...UInt64(3000) { state.apply(generator.next(), at: index) }
@@ -60,6 +60,11 @@ struct SnapshotTests {
         var loaded = try SnapshotReader.read(bytes: bytes).state
         #expect(loaded.jobs.count == state.jobs.count && loaded.jobs.count > 10)
         #expect(loaded.jobs.encodedCount == loaded.jobs.count)
+        #expect(loaded.allocations.count == state.allocations.count && loaded.allocations.encodedCount == loaded.allocations.count)
+        for id in state.allocations.keys {
+            #expect(loaded.allocations.contains(id))
+            #expect(loaded.allocations[id] == state.allocations[id])
+        }
         for id in state.jobs.keys {
             #expect(loaded.jobs.contains(id))
             #expect(loaded.job(id) == state.job(id))
@@ -67,7 +72,7 @@ struct SnapshotTests {
         }
         #expect(loaded.sortedJobs == state.sortedJobs)
         // Reads decode without keeping; the snapshot of the loaded state is the original's.
-        #expect(loaded.jobs.encodedCount == loaded.jobs.count)
+        #expect(loaded.jobs.encodedCount == loaded.jobs.count && loaded.allocations.encodedCount == loaded.allocations.count)
         #expect(try SnapshotWriter.bytes(loaded, position: SnapshotPosition(index: state.appliedIndex, term: 1), createdAtMs: 0) == bytes)
         // The same events on both: the same answers, the same state byte for byte; apply decoded (and
         // kept) the jobs it touched, and only those.
@@ -78,6 +83,8 @@ struct SnapshotTests {
         }
         #expect(loaded.canonicalBytes() == state.canonicalBytes())
         #expect(loaded.jobs.encodedCount > 0 && loaded.jobs.encodedCount < loaded.jobs.count)
+        #expect(loaded.allocations.encodedCount > 0 && loaded.allocations.encodedCount < loaded.allocations.count)
+        Self.expectSameIndexes(loaded, as: state)
     }
 
     /// Expects `loaded` (read from a snapshot) to answer every index query as `state` (built by apply) does.

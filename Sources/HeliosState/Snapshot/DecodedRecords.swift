@@ -17,7 +17,8 @@ struct DecodedRecords: Equatable {
     var jobs: [StoredJob] = []
     var nodes: [NodeInfo] = []
     var evaluations: [Evaluation] = []
-    var allocations: [Allocation] = []
+    /// Decoded, or still encoded (see ``RecordTable``).
+    var allocations: [StoredAllocation] = []
     var trailers: [Helios_V1_SnapshotTrailer] = []
 
     /// Appends a record decoded as a whole (by SwiftProtobuf, when the fast path declined).
@@ -68,7 +69,14 @@ struct DecodedRecords: Equatable {
 
     mutating func append(_ allocation: Allocation) {
         kinds.append(.allocation)
-        allocations.append(allocation)
+        allocations.append(StoredAllocation(allocation))
+    }
+
+    /// Appends an allocation kept in its encoding, which `SnapshotRecordDecoder.validateAllocation`
+    /// accepted (the bytes are copied).
+    mutating func append(encodedAllocation bytes: UnsafeRawBufferPointer) {
+        kinds.append(.allocation)
+        allocations.append(StoredAllocation(validated: bytes))
     }
 
     mutating func append(_ trailer: Helios_V1_SnapshotTrailer) {

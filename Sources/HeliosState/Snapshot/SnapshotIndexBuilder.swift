@@ -42,7 +42,7 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
             }
             // Ids are new (a duplicate fails the trailer's counts): no old entry to unindex.
             for evaluation in records.evaluations { self.byJob.addToJobIndex(evaluation) }
-            for allocation in records.allocations { self.byJob.addToJobIndex(allocation) }
+            for allocation in records.allocations { self.byJob.addToJobIndex(allocation: allocation.id, job: allocation.jobID) }
         }
         byNodeQueue.async {
             for header in records.headers {
@@ -52,8 +52,7 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
                 self.byNode.evaluationsByStatus[evaluation.status.rawValue, default: []].append(evaluation.id)
             }
             for allocation in records.allocations {
-                let held = ClusterState.heldResources(allocation)
-                self.byNode.nodes[allocation.nodeID, default: NodeAndStatusLists.Node()].add(allocation.id, held)
+                self.byNode.nodes[allocation.nodeID, default: NodeAndStatusLists.Node()].add(allocation.id, allocation.held)
                 self.byNode.allocationsByStatus[allocation.clientStatus.rawValue, default: []].append(allocation.id)
             }
             // Jobs come after evaluations and allocations in a snapshot: build the sets while the

@@ -100,10 +100,10 @@ struct ClusterStateBuilder {
         // New ids: no old entry to look up and unindex, which putAllocation would do at a measurable
         // cost on start-up.
         for member in batch.members { state.members[member.id] = member }
-        for job in batch.jobs { state.jobs.insert(job) }
+        for job in batch.jobs { state.jobs.insert(id: job.id, job.stored) }
         for node in batch.nodes { state.nodes[node.id] = node }
         for evaluation in batch.evaluations { state.evaluations[evaluation.id] = evaluation }
-        for allocation in batch.allocations { state.allocations[allocation.id] = allocation }
+        for allocation in batch.allocations { state.allocations.insert(id: allocation.id, allocation.stored) }
     }
 
     private mutating func add(header: Helios_V1_SnapshotHeader) {

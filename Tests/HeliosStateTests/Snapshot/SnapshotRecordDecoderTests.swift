@@ -135,35 +135,73 @@ struct SnapshotRecordDecoderTests {
         }
     }
 
-    @Test("the job validator accepts exactly what the job decoder decodes, intact or damaged; a kept job reads back as decoded")
-    func jobValidator() throws {
-        var random = SeededRandom(seed: 9)
+    /// Runs a kept kind's validator and decoder over samples, intact (every fourth) or damaged, and
+    /// expects them to agree; `check` gets every record that decodes, with its bytes.
+    static func expectValidatorAgrees<Record: SwiftProtobuf.Message & Equatable>(
+        seed: UInt64,
+        sample: (Int) -> Record,
+        validate: (inout SnapshotRecordDecoder.WireReader, Int) -> Bool,
+        decode: (inout SnapshotRecordDecoder.WireReader, Int) -> Record?,
+        check: ([UInt8], Record) -> Void
+    ) throws {
+        var random = SeededRandom(seed: seed)
         var accepted = 0
         var refused = 0
         for round in 0..<4000 {
-            var bytes: [UInt8] = try SnapshotRecordSamples.sampleJobRecord(round).serializedBytes()
+            var bytes: [UInt8] = try sample(round).serializedBytes()
             if round % 4 != 0 { Self.damage(&bytes, &random) }
-            // A non-empty buffer (an empty record is valid and decodes to the empty job).
+            // A non-empty buffer (an empty record is valid and decodes to the empty message).
             let padded = bytes + [0]
-            let (valid, decoded) = padded.withUnsafeBytes { raw -> (Bool, JobRecord?) in
+            let (valid, decoded) = padded.withUnsafeBytes { raw -> (Bool, Record?) in
                 var validator = SnapshotRecordDecoder.WireReader(base: raw.baseAddress!)
                 var decoder = SnapshotRecordDecoder.WireReader(base: raw.baseAddress!)
-                return (
-                    SnapshotRecordDecoder.validateJobRecord(&validator, end: bytes.count),
-                    SnapshotRecordDecoder.decodeJobRecord(&decoder, end: bytes.count)
-                )
+                return (validate(&validator, bytes.count), decode(&decoder, bytes.count))
             }
             #expect(valid == (decoded != nil), "round \(round): \(bytes)")
             if let decoded {
-                #expect(decoded == (try? JobRecord(serializedBytes: bytes)), "round \(round)")
-                let kept = bytes.withUnsafeBytes { StoredJob(validated: $0) }
-                #expect(kept.id == decoded.id, "round \(round)")
-                #expect(kept.stored.record == decoded, "round \(round)")
+                #expect(decoded == (try? Record(serializedBytes: bytes)), "round \(round)")
+                check(bytes, decoded)
                 accepted += 1
             } else {
                 refused += 1
             }
         }
         #expect(accepted > 1000 && refused > 500)
+    }
+
+    @Test("the job validator accepts exactly what the job decoder decodes, intact or damaged; a kept job reads back as decoded")
+    func jobValidator() throws {
+        try Self.expectValidatorAgrees(
+            seed: 9, sample: { SnapshotRecordSamples.sampleJobRecord($0) },
+            validate: { SnapshotRecordDecoder.validateJobRecord(&$0, end: $1) },
+            decode: { SnapshotRecordDecoder.decodeJobRecord(&$0, end: $1) }
+        ) { bytes, decoded in
+            let kept = bytes.withUnsafeBytes { StoredJob(validated: $0) }
+            #expect(kept.id == decoded.id)
+            #expect(kept.stored.record == decoded)
+        }
+    }
+
+    @Test("the allocation validator accepts exactly what the allocation decoder decodes; a kept allocation has its index fields")
+    func allocationValidator() throws {
+        try Self.expectValidatorAgrees(
+            seed: 10, sample: { SnapshotRecordSamples.sampleAllocation($0) },
+            validate: { SnapshotRecordDecoder.validateAllocation(&$0, end: $1) },
+            decode: { SnapshotRecordDecoder.decodeAllocation(&$0, end: $1) }
+        ) { bytes, decoded in
+            let kept = bytes.withUnsafeBytes { StoredAllocation(validated: $0) }
+            #expect(kept == StoredAllocation(decoded))
+            #expect(kept.id == decoded.id && kept.jobID == decoded.jobID && kept.nodeID == decoded.nodeID)
+            #expect(kept.stored.record == decoded)
+        }
+        // Both sides of the resources rule: held only while desired to run and not terminal.
+        for (desired, client, holds) in [(AllocationDesiredStatus.run, AllocationClientStatus.running, true), (.stop, .running, false), (.run, .complete, false)] {
+            var allocation = SnapshotRecordSamples.sampleAllocation(3)
+            allocation.desiredStatus = desired
+            allocation.clientStatus = client
+            let bytes: [UInt8] = try allocation.serializedBytes()
+            let kept = bytes.withUnsafeBytes { StoredAllocation(validated: $0) }
+            #expect(kept.held.map { [$0.cpu, $0.memory] } == (holds ? [UInt64(allocation.resources.cpuMhz), UInt64(allocation.resources.memoryMb)] : nil))
+        }
     }
 }

@@ -776,6 +776,61 @@ extension SnapshotRecordDecoder {
         return m
     }
 
+    static func validateAllocation(_ r: inout WireReader, end: Int) -> Bool {
+        var resourcesSeen = false
+        while r.offset < end {
+            guard let key = r.varint(end) else { return false }
+            switch key {
+            case 10:  // id
+                guard r.skipString(end) else { return false }
+            case 18:  // job_id
+                guard r.skipString(end) else { return false }
+            case 24:  // job_version
+                guard r.varint(end) != nil else { return false }
+            case 34:  // task_group
+                guard r.skipString(end) else { return false }
+            case 42:  // node_id
+                guard r.skipString(end) else { return false }
+            case 50:  // name
+                guard r.skipString(end) else { return false }
+            case 56:  // desired_status
+                guard r.varint(end) != nil else { return false }
+            case 66:  // desired_description
+                guard r.skipString(end) else { return false }
+            case 72:  // client_status
+                guard r.varint(end) != nil else { return false }
+            case 82:  // client_description
+                guard r.skipString(end) else { return false }
+            case 90:  // task_states
+                guard let e = r.delimited(end), validateTaskState(&r, end: e) else { return false }
+            case 98:  // resources
+                guard !resourcesSeen, let e = r.delimited(end), validateResources(&r, end: e) else { return false }
+                resourcesSeen = true
+            case 106:  // evaluation_id
+                guard r.skipString(end) else { return false }
+            case 114:  // previous_allocation
+                guard r.skipString(end) else { return false }
+            case 122:  // reschedule_events
+                guard let e = r.delimited(end), validateRescheduleEvent(&r, end: e) else { return false }
+            case 128:  // created_at_ms
+                guard r.varint(end) != nil else { return false }
+            case 136:  // modified_at_ms
+                guard r.varint(end) != nil else { return false }
+            case 144:  // create_index
+                guard r.varint(end) != nil else { return false }
+            case 152:  // modify_index
+                guard r.varint(end) != nil else { return false }
+            case 160:  // restart_generation
+                guard r.varint(end) != nil else { return false }
+            case 170:  // restart_task
+                guard r.skipString(end) else { return false }
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
     static func validateConstraint(_ r: inout WireReader, end: Int) -> Bool {
         while r.offset < end {
             guard let key = r.varint(end) else { return false }
@@ -894,6 +949,25 @@ extension SnapshotRecordDecoder {
         return true
     }
 
+    static func validateRescheduleEvent(_ r: inout WireReader, end: Int) -> Bool {
+        while r.offset < end {
+            guard let key = r.varint(end) else { return false }
+            switch key {
+            case 8:  // time_ms
+                guard r.varint(end) != nil else { return false }
+            case 18:  // previous_allocation
+                guard r.skipString(end) else { return false }
+            case 26:  // previous_node
+                guard r.skipString(end) else { return false }
+            case 32:  // delay_ms
+                guard r.varint(end) != nil else { return false }
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
     static func validateReschedulePolicy(_ r: inout WireReader, end: Int) -> Bool {
         while r.offset < end {
             guard let key = r.varint(end) else { return false }
@@ -1001,6 +1075,29 @@ extension SnapshotRecordDecoder {
         return true
     }
 
+    static func validateTaskEvent(_ r: inout WireReader, end: Int) -> Bool {
+        while r.offset < end {
+            guard let key = r.varint(end) else { return false }
+            switch key {
+            case 10:  // type
+                guard r.skipString(end) else { return false }
+            case 16:  // time_ms
+                guard r.varint(end) != nil else { return false }
+            case 26:  // message
+                guard r.skipString(end) else { return false }
+            case 32:  // exit_code
+                guard r.varint(end) != nil else { return false }
+            case 40:  // signal
+                guard r.varint(end) != nil else { return false }
+            case 48:  // oom_killed
+                guard r.varint(end) != nil else { return false }
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
     static func validateTaskGroup(_ r: inout WireReader, end: Int) -> Bool {
         var restartSeen = false
         var rescheduleSeen = false
@@ -1032,6 +1129,31 @@ extension SnapshotRecordDecoder {
         return true
     }
 
+    static func validateTaskState(_ r: inout WireReader, end: Int) -> Bool {
+        while r.offset < end {
+            guard let key = r.varint(end) else { return false }
+            switch key {
+            case 10:  // task
+                guard r.skipString(end) else { return false }
+            case 18:  // state
+                guard r.skipString(end) else { return false }
+            case 24:  // failed
+                guard r.varint(end) != nil else { return false }
+            case 32:  // restarts
+                guard r.varint(end) != nil else { return false }
+            case 40:  // started_at_ms
+                guard r.varint(end) != nil else { return false }
+            case 48:  // finished_at_ms
+                guard r.varint(end) != nil else { return false }
+            case 58:  // events
+                guard let e = r.delimited(end), validateTaskEvent(&r, end: e) else { return false }
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
     /// A canonical SnapshotRecord: exactly one field of its oneof, whose message is appended to the
     /// array of its kind in `records`. False (and `records` unchanged) for anything else.
     static func decodeSnapshotRecord(_ r: inout WireReader, end: Int, into records: inout DecodedRecords) -> Bool {
@@ -1055,8 +1177,10 @@ extension SnapshotRecordDecoder {
             guard let v = decodeEvaluation(&r, end: e) else { return false }
             records.append(v)
         case 50:  // allocation
-            guard let v = decodeAllocation(&r, end: e) else { return false }
-            records.append(v)
+            // Kept encoded until first read: checked here, decoded later.
+            let start = r.offset
+            guard validateAllocation(&r, end: e) else { return false }
+            records.append(encodedAllocation: UnsafeRawBufferPointer(start: r.base + start, count: e - start))
         case 58:  // trailer
             guard let v = decodeSnapshotTrailer(&r, end: e) else { return false }
             records.append(v)

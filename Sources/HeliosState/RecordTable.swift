@@ -1,0 +1,87 @@
+import HeliosProto
+
+/// A table of records by id (``ClusterState``'s jobs and allocations).
+///
+/// A record loaded from a snapshot stays in the bytes the snapshot holds it in until something
+/// reads or changes it: decoding builds a dozen heap objects for a job and a few for an allocation
+/// (several hundred bytes where the encoding takes under a hundred), and a start-up spent much of its
+/// time on that and on the memory it takes, for records that are mostly not read before the next
+/// start-up. The reader checks the bytes against the
+/// decoder's grammar when it loads them (an encoded entry holds only bytes that decode), so a bad
+/// snapshot still fails its load, never a later read.
+///
+/// A read (``subscript(_:)``) decodes an encoded record each time (microseconds); apply uses
+/// ``load(_:)``, which keeps the decoded record for the next event.
+public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
+    /// A record as the table keeps it.
+    enum Stored: Sendable {
+        case decoded(Record)
+        /// The record in the canonical encoding, accepted by its generated validator (which accepts
+        /// exactly what its decoder decodes).
+        case encoded([UInt8])
+
+        var record: Record {
+            switch self {
+            case .decoded(let record): return record
+            case .encoded(let bytes): return Record(validatedBytes: bytes)
+            }
+        }
+    }
+
+    private var entries: [String: Stored] = [:]
+
+    public init() {}
+
+    /// The number of records.
+    public var count: Int { entries.count }
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// The ids of all records, in no particular order.
+    public var keys: some Collection<String> { entries.keys }
+
+    /// All records, decoded, in no particular order.
+    public var values: some Collection<Record> { entries.values.lazy.map(\.record) }
+
+    /// Whether a record with this id exists (without decoding it).
+    public func contains(_ id: String) -> Bool { entries[id] != nil }
+
+    /// The record with this id, decoded; setting stores (or, with nil, removes) it.
+    public subscript(id: String) -> Record? {
+        get { entries[id]?.record }
+        set { entries[id] = newValue.map(Stored.decoded) }
+    }
+
+    /// The record with this id, decoded and kept decoded (for apply, which is likely to read it again).
+    mutating func load(_ id: String) -> Record? {
+        guard let stored = entries[id] else { return nil }
+        guard case .encoded = stored else { return stored.record }
+        let record = stored.record
+        entries[id] = .decoded(record)
+        return record
+    }
+
+    /// Removes the record with this id and returns it, decoded.
+    @discardableResult
+    mutating func removeValue(forKey id: String) -> Record? { entries.removeValue(forKey: id)?.record }
+
+    /// How many records are still in their snapshot encoding.
+    var encodedCount: Int { entries.values.count { if case .encoded = $0 { true } else { false } } }
+
+    mutating func insert(id: String, _ stored: Stored) { entries[id] = stored }
+
+    mutating func reserveCapacity(_ capacity: Int) { entries.reserveCapacity(capacity) }
+}
+
+/// A message a ``RecordTable`` may keep in its snapshot encoding until it is read.
+public protocol SnapshotKeptRecord: Sendable, Equatable {
+    /// Decodes bytes that the message's generated validator accepted (it traps otherwise: a broken
+    /// invariant, not bad input).
+    init(validatedBytes: [UInt8])
+}
+
+/// The jobs of a ``ClusterState``.
+public typealias JobTable = RecordTable<JobRecord>
+
+/// The allocations of a ``ClusterState``.
+public typealias AllocationTable = RecordTable<Allocation>

@@ -1,0 +1,146 @@
+import HeliosProto
+import SwiftProtobuf
+
+// The records a snapshot reader keeps encoded (see ``RecordTable``), as ``DecodedRecords`` carries
+// them to the tables, with the fields the reader needs before anything decodes them.
+
+extension JobRecord: SnapshotKeptRecord {
+    public init(validatedBytes bytes: [UInt8]) {
+        self = SnapshotRecordDecoder.decodeValidated(bytes, SnapshotRecordDecoder.decodeJobRecord(_:end:))
+    }
+}
+
+extension Allocation: SnapshotKeptRecord {
+    public init(validatedBytes bytes: [UInt8]) {
+        self = SnapshotRecordDecoder.decodeValidated(bytes, SnapshotRecordDecoder.decodeAllocation(_:end:))
+    }
+}
+
+/// A job from a snapshot with its id, decoded or still encoded.
+struct StoredJob: Sendable, Equatable {
+    var id: String
+    var stored: JobTable.Stored
+
+    init(_ record: JobRecord) {
+        id = record.id
+        stored = .decoded(record)
+    }
+
+    /// A `JobRecord` in the canonical encoding that `SnapshotRecordDecoder.validateJobRecord` accepted.
+    init(validated bytes: UnsafeRawBufferPointer) {
+        var id = ""
+        SnapshotRecordDecoder.forEachField(inValidated: bytes) { key, field in
+            if key == 10, case .delimited(let value) = field { id = String(decoding: value, as: UTF8.self) }
+        }
+        self.id = id
+        stored = .encoded(Array(bytes))
+    }
+
+    /// Equal when the records are, however they are kept.
+    static func == (lhs: StoredJob, rhs: StoredJob) -> Bool {
+        lhs.id == rhs.id && lhs.stored.record == rhs.stored.record
+    }
+}
+
+/// An allocation from a snapshot with the fields its indexes need, decoded or still encoded.
+struct StoredAllocation: Sendable, Equatable {
+    var id: String
+    var jobID: String
+    var nodeID: String
+    var clientStatus: AllocationClientStatus
+    /// What it holds on its node (see `ClusterState.heldResources(_:)`).
+    var held: (cpu: UInt64, memory: UInt64)?
+    var stored: AllocationTable.Stored
+
+    init(_ record: Allocation) {
+        id = record.id
+        jobID = record.jobID
+        nodeID = record.nodeID
+        clientStatus = record.clientStatus
+        held = ClusterState.heldResources(record)
+        stored = .decoded(record)
+    }
+
+    /// An `Allocation` in the canonical encoding that `SnapshotRecordDecoder.validateAllocation` accepted.
+    init(validated bytes: UnsafeRawBufferPointer) {
+        var id = ""
+        var jobID = ""
+        var nodeID = ""
+        var desired = AllocationDesiredStatus.unspecified
+        var client = AllocationClientStatus.unspecified
+        var resources = (cpu: UInt64(0), memory: UInt64(0))
+        SnapshotRecordDecoder.forEachField(inValidated: bytes) { key, field in
+            switch (key, field) {
+            case (10, .delimited(let value)): id = String(decoding: value, as: UTF8.self)
+            case (18, .delimited(let value)): jobID = String(decoding: value, as: UTF8.self)
+            case (42, .delimited(let value)): nodeID = String(decoding: value, as: UTF8.self)
+            case (56, .varint(let value)): desired = AllocationDesiredStatus(rawValue: Int(Int32(truncatingIfNeeded: value)))!
+            case (72, .varint(let value)): client = AllocationClientStatus(rawValue: Int(Int32(truncatingIfNeeded: value)))!
+            case (98, .delimited(let value)):
+                // Resources (at most once: the validator accepts no second one).
+                SnapshotRecordDecoder.forEachField(inValidated: value) { key, field in
+                    switch (key, field) {
+                    case (8, .varint(let value)): resources.cpu = UInt64(UInt32(truncatingIfNeeded: value))
+                    case (16, .varint(let value)): resources.memory = UInt64(UInt32(truncatingIfNeeded: value))
+                    default: break
+                    }
+                }
+            default: break
+            }
+        }
+        self.id = id
+        self.jobID = jobID
+        self.nodeID = nodeID
+        clientStatus = client
+        held = ClusterState.holdsResources(desired: desired, client: client) ? resources : nil
+        stored = .encoded(Array(bytes))
+    }
+
+    static func == (lhs: StoredAllocation, rhs: StoredAllocation) -> Bool {
+        lhs.id == rhs.id && lhs.jobID == rhs.jobID && lhs.nodeID == rhs.nodeID && lhs.clientStatus == rhs.clientStatus
+            && lhs.held.map { [$0.cpu, $0.memory] } == rhs.held.map { [$0.cpu, $0.memory] } && lhs.stored.record == rhs.stored.record
+    }
+}
+
+extension SnapshotRecordDecoder {
+    /// Decodes bytes its generated validator accepted with the matching decoder.
+    static func decodeValidated<Record: SwiftProtobuf.Message>(
+        _ bytes: [UInt8], _ decode: (inout WireReader, Int) -> Record?
+    ) -> Record {
+        let decoded = bytes.withUnsafeBytes { raw -> Record? in
+            guard let base = raw.baseAddress else { return Record() }
+            var reader = WireReader(base: base)
+            return decode(&reader, raw.count)
+        }
+        // Unreachable while the validators and the decoders agree (tests hold them to it).
+        guard let decoded else { preconditionFailure("a \(Record.protoMessageName) validated when its snapshot was loaded does not decode") }
+        return decoded
+    }
+
+    /// A top-level field's value.
+    enum FieldValue {
+        case varint(UInt64)
+        case delimited(UnsafeRawBufferPointer)
+    }
+
+    /// Calls `visit` with each top-level field of a message that a generated validator accepted, in
+    /// order (so the last occurrence of a field is the last call, as protobuf's "last one wins" wants).
+    static func forEachField(inValidated bytes: UnsafeRawBufferPointer, _ visit: (UInt64, FieldValue) -> Void) {
+        guard let base = bytes.baseAddress else { return }
+        var reader = WireReader(base: base)
+        // Validated: every key has a known wire type (varint or length-delimited) and every length fits.
+        while reader.offset < bytes.count, let key = reader.varint(bytes.count) {
+            switch key & 7 {
+            case 0:
+                guard let value = reader.varint(bytes.count) else { return }
+                visit(key, .varint(value))
+            case 2:
+                guard let end = reader.delimited(bytes.count) else { return }
+                visit(key, .delimited(UnsafeRawBufferPointer(rebasing: bytes[reader.offset..<end])))
+                reader.offset = end
+            default:
+                return
+            }
+        }
+    }
+}
