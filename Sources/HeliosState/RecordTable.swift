@@ -15,7 +15,9 @@ import HeliosProto
 public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
     /// A record as the table keeps it.
     enum Stored: Sendable {
-        case decoded(Record)
+        /// Boxed: a table's values are then a pointer wide (a `JobRecord` inline is ~80 bytes, and
+        /// the table has room for 1.3-2.7 entries per record).
+        indirect case decoded(Record)
         /// The record in the canonical encoding, accepted by its generated validator (which accepts
         /// exactly what its decoder decodes).
         case encoded([UInt8])
