@@ -20,12 +20,12 @@ public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
         indirect case decoded(Record)
         /// The record in the canonical encoding, accepted by its generated validator (which accepts
         /// exactly what its decoder decodes).
-        case encoded([UInt8])
+        case encoded(KeptBytes)
 
         var record: Record {
             switch self {
             case .decoded(let record): return record
-            case .encoded(let bytes): return Record(validatedBytes: bytes)
+            case .encoded(let bytes): return bytes.withUnsafeBytes { Record(validatedBytes: $0) }
             }
         }
     }
@@ -72,6 +72,9 @@ public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
 
     mutating func insert(id: String, _ stored: Stored) { entries[id] = stored }
 
+    /// How the record with this id is kept (for tests).
+    func stored(_ id: String) -> Stored? { entries[id] }
+
     mutating func reserveCapacity(_ capacity: Int) { entries.reserveCapacity(capacity) }
 }
 
@@ -79,7 +82,34 @@ public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
 public protocol SnapshotKeptRecord: Sendable, Equatable {
     /// Decodes bytes that the message's generated validator accepted (it traps otherwise: a broken
     /// invariant, not bad input).
-    init(validatedBytes: [UInt8])
+    init(validatedBytes: UnsafeRawBufferPointer)
+}
+
+/// A kept record's bytes: a range of the snapshot batch buffer it was read from, which stays alive
+/// while any of its records is kept (a copy per record cost a heap allocation each, and the batch's
+/// bytes are little more than its records).
+struct KeptBytes: Sendable {
+    let buffer: [UInt8]
+    let offset: UInt32
+    let count: UInt32
+
+    /// `count` bytes of `buffer` from `offset` (a batch is at most a few hundred KiB plus one record
+    /// of at most 2 GiB: the offsets fit).
+    init(in buffer: [UInt8], offset: Int, count: Int) {
+        precondition(offset >= 0 && count >= 0 && offset + count <= buffer.count)
+        self.buffer = buffer
+        self.offset = UInt32(offset)
+        self.count = UInt32(count)
+    }
+
+    /// A copy of `bytes` of its own.
+    init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(in: Array(bytes), offset: 0, count: bytes.count)
+    }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<Int(offset + count)])) }
+    }
 }
 
 /// The jobs of a ``ClusterState``.

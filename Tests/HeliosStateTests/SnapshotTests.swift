@@ -71,6 +71,20 @@ struct SnapshotTests {
             #expect(loaded.latestSpec(id) == state.latestSpec(id))
         }
         #expect(loaded.sortedJobs == state.sortedJobs)
+        // Kept records point into the buffers of the batches they were read in (a few), not into
+        // copies of their own.
+        var buffers: Set<UInt> = []
+        for id in Array(state.jobs.keys) + Array(state.allocations.keys) {
+            let kept: KeptBytes?
+            switch (loaded.jobs.stored(id), loaded.allocations.stored(id)) {
+            case (.encoded(let bytes)?, _), (_, .encoded(let bytes)?): kept = bytes
+            default: kept = nil
+            }
+            let bytes = try #require(kept, "\(id) is not kept encoded")
+            #expect(bytes.buffer.count > Int(bytes.count))
+            buffers.insert(bytes.buffer.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) })
+        }
+        #expect((1...8).contains(buffers.count))
         // Reads decode without keeping; the snapshot of the loaded state is the original's.
         #expect(loaded.jobs.encodedCount == loaded.jobs.count && loaded.allocations.encodedCount == loaded.allocations.count)
         #expect(try SnapshotWriter.bytes(loaded, position: SnapshotPosition(index: state.appliedIndex, term: 1), createdAtMs: 0) == bytes)

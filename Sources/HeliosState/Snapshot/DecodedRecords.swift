@@ -20,6 +20,16 @@ struct DecodedRecords: Equatable {
     /// Decoded, or still encoded (see ``RecordTable``).
     var allocations: [StoredAllocation] = []
     var trailers: [Helios_V1_SnapshotTrailer] = []
+    /// The buffer the records being decoded lie in, and its address (set while a batch decodes): kept
+    /// records point into it instead of copying their bytes.
+    var source: (buffer: [UInt8], base: UInt)?
+
+    /// Equal records (``source`` is where they came from, not what they are).
+    static func == (lhs: DecodedRecords, rhs: DecodedRecords) -> Bool {
+        lhs.kinds == rhs.kinds && lhs.headers == rhs.headers && lhs.members == rhs.members && lhs.jobs == rhs.jobs
+            && lhs.nodes == rhs.nodes && lhs.evaluations == rhs.evaluations && lhs.allocations == rhs.allocations
+            && lhs.trailers == rhs.trailers
+    }
 
     /// Appends a record decoded as a whole (by SwiftProtobuf, when the fast path declined).
     mutating func append(_ record: Helios_V1_SnapshotRecord) {
@@ -54,7 +64,7 @@ struct DecodedRecords: Equatable {
     /// accepted (the bytes are copied).
     mutating func append(encodedJobRecord bytes: UnsafeRawBufferPointer) {
         kinds.append(.job)
-        jobs.append(StoredJob(validated: bytes))
+        jobs.append(StoredJob(validated: bytes, kept: kept(bytes)))
     }
 
     mutating func append(_ node: NodeInfo) {
@@ -76,7 +86,15 @@ struct DecodedRecords: Equatable {
     /// accepted (the bytes are copied).
     mutating func append(encodedAllocation bytes: UnsafeRawBufferPointer) {
         kinds.append(.allocation)
-        allocations.append(StoredAllocation(validated: bytes))
+        allocations.append(StoredAllocation(validated: bytes, kept: kept(bytes)))
+    }
+
+    /// `bytes` as a range of ``source`` when they lie in it (nil: the caller copies them).
+    private func kept(_ bytes: UnsafeRawBufferPointer) -> KeptBytes? {
+        guard let source, let base = bytes.baseAddress else { return nil }
+        let address = UInt(bitPattern: base)
+        guard address >= source.base, address - source.base + UInt(bytes.count) <= UInt(source.buffer.count) else { return nil }
+        return KeptBytes(in: source.buffer, offset: Int(address - source.base), count: bytes.count)
     }
 
     mutating func append(_ trailer: Helios_V1_SnapshotTrailer) {

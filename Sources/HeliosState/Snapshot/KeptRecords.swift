@@ -5,13 +5,13 @@ import SwiftProtobuf
 // them to the tables, with the fields the reader needs before anything decodes them.
 
 extension JobRecord: SnapshotKeptRecord {
-    public init(validatedBytes bytes: [UInt8]) {
+    public init(validatedBytes bytes: UnsafeRawBufferPointer) {
         self = SnapshotRecordDecoder.decodeValidated(bytes, SnapshotRecordDecoder.decodeJobRecord(_:end:))
     }
 }
 
 extension Allocation: SnapshotKeptRecord {
-    public init(validatedBytes bytes: [UInt8]) {
+    public init(validatedBytes bytes: UnsafeRawBufferPointer) {
         self = SnapshotRecordDecoder.decodeValidated(bytes, SnapshotRecordDecoder.decodeAllocation(_:end:))
     }
 }
@@ -26,14 +26,15 @@ struct StoredJob: Sendable, Equatable {
         stored = .decoded(record)
     }
 
-    /// A `JobRecord` in the canonical encoding that `SnapshotRecordDecoder.validateJobRecord` accepted.
-    init(validated bytes: UnsafeRawBufferPointer) {
+    /// A `JobRecord` in the canonical encoding that `SnapshotRecordDecoder.validateJobRecord` accepted,
+    /// kept as `kept` (the same bytes; a copy of them by default).
+    init(validated bytes: UnsafeRawBufferPointer, kept: KeptBytes? = nil) {
         var id = ""
         SnapshotRecordDecoder.forEachField(inValidated: bytes) { key, field in
             if key == 10, case .delimited(let value) = field { id = String(decoding: value, as: UTF8.self) }
         }
         self.id = id
-        stored = .encoded(Array(bytes))
+        stored = .encoded(kept ?? KeptBytes(copying: bytes))
     }
 
     /// Equal when the records are, however they are kept.
@@ -61,8 +62,9 @@ struct StoredAllocation: Sendable, Equatable {
         stored = .decoded(record)
     }
 
-    /// An `Allocation` in the canonical encoding that `SnapshotRecordDecoder.validateAllocation` accepted.
-    init(validated bytes: UnsafeRawBufferPointer) {
+    /// An `Allocation` in the canonical encoding that `SnapshotRecordDecoder.validateAllocation`
+    /// accepted, kept as `kept` (the same bytes; a copy of them by default).
+    init(validated bytes: UnsafeRawBufferPointer, kept: KeptBytes? = nil) {
         var id = ""
         var jobID = ""
         var nodeID = ""
@@ -93,7 +95,7 @@ struct StoredAllocation: Sendable, Equatable {
         self.nodeID = nodeID
         clientStatus = client
         held = ClusterState.holdsResources(desired: desired, client: client) ? resources : nil
-        stored = .encoded(Array(bytes))
+        stored = .encoded(kept ?? KeptBytes(copying: bytes))
     }
 
     static func == (lhs: StoredAllocation, rhs: StoredAllocation) -> Bool {
@@ -105,12 +107,14 @@ struct StoredAllocation: Sendable, Equatable {
 extension SnapshotRecordDecoder {
     /// Decodes bytes its generated validator accepted with the matching decoder.
     static func decodeValidated<Record: SwiftProtobuf.Message>(
-        _ bytes: [UInt8], _ decode: (inout WireReader, Int) -> Record?
+        _ bytes: UnsafeRawBufferPointer, _ decode: (inout WireReader, Int) -> Record?
     ) -> Record {
-        let decoded = bytes.withUnsafeBytes { raw -> Record? in
-            guard let base = raw.baseAddress else { return Record() }
+        let decoded: Record?
+        if let base = bytes.baseAddress {
             var reader = WireReader(base: base)
-            return decode(&reader, raw.count)
+            decoded = decode(&reader, bytes.count)
+        } else {
+            decoded = Record()
         }
         // Unreachable while the validators and the decoders agree (tests hold them to it).
         guard let decoded else { preconditionFailure("a \(Record.protoMessageName) validated when its snapshot was loaded does not decode") }

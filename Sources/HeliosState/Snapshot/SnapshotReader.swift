@@ -246,8 +246,12 @@ final class RecordBatch: @unchecked Sendable {
     func wait() { done.wait() }
 
     private func decode() {
+        // A local, not the property: an access to a class's property in the loop is checked for
+        // exclusivity every time.
+        var decoded = DecodedRecords()
         decoded.kinds.reserveCapacity(ranges.count)
         bytes.withUnsafeBytes { all in
+            decoded.source = (bytes, UInt(bitPattern: all.baseAddress))
             for (offset, range) in ranges.enumerated() {
                 do {
                     try SnapshotRecordDecoder.decode(UnsafeRawBufferPointer(rebasing: all[range.payload..<range.end]), into: &decoded)
@@ -257,5 +261,7 @@ final class RecordBatch: @unchecked Sendable {
                 }
             }
         }
+        decoded.source = nil
+        self.decoded = decoded
     }
 }
