@@ -5,7 +5,7 @@ extension ClusterState {
     /// Applies a scheduler plan, re-checking every placement against the current state (the plan may
     /// be stale): placements that no longer fit are refused and reported, the rest is applied.
     mutating func applyPlan(_ plan: Helios_V1_AllocationsPlanned, time: UInt64, index: UInt64) -> Result<AppliedEvent, EventRejection> {
-        guard evaluations[plan.evaluationID] != nil else {
+        guard evaluations.contains(plan.evaluationID) else {
             return .failure(EventRejection("plan of evaluation \(plan.evaluationID)", "no such evaluation"))
         }
         // Placements within one plan must not overlap either.

@@ -200,7 +200,7 @@ extension ClusterState {
         var seen: Set<String> = []
         for evaluation in new {
             guard !evaluation.id.isEmpty else { return EventRejection("evaluation", "has no id") }
-            guard evaluations[evaluation.id] == nil, seen.insert(evaluation.id).inserted else {
+            guard !evaluations.contains(evaluation.id), seen.insert(evaluation.id).inserted else {
                 return EventRejection("evaluation \(evaluation.id)", "already exists")
             }
             guard jobs.contains(evaluation.jobID) || evaluation.jobID == newJob else {

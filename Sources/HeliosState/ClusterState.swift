@@ -12,7 +12,7 @@ public struct ClusterState: Sendable {
     public internal(set) var jobs = JobTable()
     public internal(set) var nodes: [String: NodeInfo] = [:]
     public internal(set) var allocations = AllocationTable()
-    public internal(set) var evaluations: [String: Evaluation] = [:]
+    public internal(set) var evaluations = EvaluationTable()
     public internal(set) var members: [UInt64: ClusterMember] = [:]
 
     // Secondary indexes (maintained by every mutation).
@@ -112,13 +112,13 @@ public struct ClusterState: Sendable {
 
     /// Adds an evaluation that is in no index yet to the indexes.
     mutating func addToIndexes(_ evaluation: Evaluation) {
-        addToJobIndex(evaluation)
+        addToJobIndex(evaluation: evaluation.id, job: evaluation.jobID)
         evaluationsByStatus[evaluation.status.rawValue, default: []].insert(evaluation.id)
     }
 
     /// The by-job part of `addToIndexes(_:)` for an evaluation (as for an allocation, above).
-    mutating func addToJobIndex(_ evaluation: Evaluation) {
-        evaluationsByJob[evaluation.jobID, default: IDSet()].insert(evaluation.id)
+    mutating func addToJobIndex(evaluation id: String, job: String) {
+        evaluationsByJob[job, default: IDSet()].insert(id)
     }
 
     /// Reserves room in the tables for a state of this size (a snapshot's counts), so loading never

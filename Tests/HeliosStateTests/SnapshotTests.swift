@@ -51,7 +51,7 @@ struct SnapshotTests {
         Self.expectSameIndexes(loaded, as: state)
     }
 
-    @Test("jobs and allocations loaded from a snapshot stay encoded until apply changes them; reads and later events see the same state")
+    @Test("jobs, allocations and evaluations loaded from a snapshot stay encoded until apply changes them; reads and later events see the same state")
     func keptRecordsStayEncoded() throws {
         var generator = EventGenerator(seed: 5)
         var state = ClusterState()
@@ -61,6 +61,11 @@ struct SnapshotTests {
         #expect(loaded.jobs.count == state.jobs.count && loaded.jobs.count > 10)
         #expect(loaded.jobs.encodedCount == loaded.jobs.count)
         #expect(loaded.allocations.count == state.allocations.count && loaded.allocations.encodedCount == loaded.allocations.count)
+        #expect(loaded.evaluations.count == state.evaluations.count && loaded.evaluations.encodedCount == loaded.evaluations.count)
+        for id in state.evaluations.keys {
+            #expect(loaded.evaluations.contains(id))
+            #expect(loaded.evaluations[id] == state.evaluations[id])
+        }
         for id in state.allocations.keys {
             #expect(loaded.allocations.contains(id))
             #expect(loaded.allocations[id] == state.allocations[id])
@@ -74,10 +79,10 @@ struct SnapshotTests {
         // Kept records point into the buffers of the batches they were read in (a few), not into
         // copies of their own.
         var buffers: Set<UInt> = []
-        for id in Array(state.jobs.keys) + Array(state.allocations.keys) {
+        for id in Array(state.jobs.keys) + Array(state.allocations.keys) + Array(state.evaluations.keys) {
             let kept: KeptBytes?
-            switch (loaded.jobs.stored(id), loaded.allocations.stored(id)) {
-            case (.encoded(let bytes)?, _), (_, .encoded(let bytes)?): kept = bytes
+            switch (loaded.jobs.stored(id), loaded.allocations.stored(id), loaded.evaluations.stored(id)) {
+            case (.encoded(let bytes)?, _, _), (_, .encoded(let bytes)?, _), (_, _, .encoded(let bytes)?): kept = bytes
             default: kept = nil
             }
             let bytes = try #require(kept, "\(id) is not kept encoded")
@@ -86,7 +91,8 @@ struct SnapshotTests {
         }
         #expect((1...8).contains(buffers.count))
         // Reads decode without keeping; the snapshot of the loaded state is the original's.
-        #expect(loaded.jobs.encodedCount == loaded.jobs.count && loaded.allocations.encodedCount == loaded.allocations.count)
+        #expect(loaded.jobs.encodedCount == loaded.jobs.count && loaded.allocations.encodedCount == loaded.allocations.count
+            && loaded.evaluations.encodedCount == loaded.evaluations.count)
         #expect(try SnapshotWriter.bytes(loaded, position: SnapshotPosition(index: state.appliedIndex, term: 1), createdAtMs: 0) == bytes)
         // The same events on both: the same answers, the same state byte for byte; apply decoded (and
         // kept) the jobs it touched, and only those.
@@ -98,6 +104,7 @@ struct SnapshotTests {
         #expect(loaded.canonicalBytes() == state.canonicalBytes())
         #expect(loaded.jobs.encodedCount > 0 && loaded.jobs.encodedCount < loaded.jobs.count)
         #expect(loaded.allocations.encodedCount > 0 && loaded.allocations.encodedCount < loaded.allocations.count)
+        #expect(loaded.evaluations.encodedCount > 0 && loaded.evaluations.encodedCount < loaded.evaluations.count)
         Self.expectSameIndexes(loaded, as: state)
     }
 

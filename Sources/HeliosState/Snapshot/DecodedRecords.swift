@@ -16,7 +16,8 @@ struct DecodedRecords: Equatable {
     /// Decoded, or still encoded (see ``JobTable``).
     var jobs: [StoredJob] = []
     var nodes: [NodeInfo] = []
-    var evaluations: [Evaluation] = []
+    /// Decoded, or still encoded (see ``RecordTable``).
+    var evaluations: [StoredEvaluation] = []
     /// Decoded, or still encoded (see ``RecordTable``).
     var allocations: [StoredAllocation] = []
     var trailers: [Helios_V1_SnapshotTrailer] = []
@@ -74,7 +75,14 @@ struct DecodedRecords: Equatable {
 
     mutating func append(_ evaluation: Evaluation) {
         kinds.append(.evaluation)
-        evaluations.append(evaluation)
+        evaluations.append(StoredEvaluation(evaluation))
+    }
+
+    /// Appends an evaluation kept in its encoding, which `SnapshotRecordDecoder.validateEvaluation`
+    /// accepted.
+    mutating func append(encodedEvaluation bytes: UnsafeRawBufferPointer) {
+        kinds.append(.evaluation)
+        evaluations.append(StoredEvaluation(validated: bytes, kept: kept(bytes)))
     }
 
     mutating func append(_ allocation: Allocation) {

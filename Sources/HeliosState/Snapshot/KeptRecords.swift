@@ -10,6 +10,12 @@ extension JobRecord: SnapshotKeptRecord {
     }
 }
 
+extension Evaluation: SnapshotKeptRecord {
+    public init(validatedBytes bytes: UnsafeRawBufferPointer) {
+        self = SnapshotRecordDecoder.decodeValidated(bytes, SnapshotRecordDecoder.decodeEvaluation(_:end:))
+    }
+}
+
 extension Allocation: SnapshotKeptRecord {
     public init(validatedBytes bytes: UnsafeRawBufferPointer) {
         self = SnapshotRecordDecoder.decodeValidated(bytes, SnapshotRecordDecoder.decodeAllocation(_:end:))
@@ -40,6 +46,45 @@ struct StoredJob: Sendable, Equatable {
     /// Equal when the records are, however they are kept.
     static func == (lhs: StoredJob, rhs: StoredJob) -> Bool {
         lhs.id == rhs.id && lhs.stored.record == rhs.stored.record
+    }
+}
+
+/// An evaluation from a snapshot with the fields its indexes need, decoded or still encoded.
+struct StoredEvaluation: Sendable, Equatable {
+    var id: String
+    var jobID: String
+    var status: EvaluationStatus
+    var stored: EvaluationTable.Stored
+
+    init(_ record: Evaluation) {
+        id = record.id
+        jobID = record.jobID
+        status = record.status
+        stored = .decoded(record)
+    }
+
+    /// An `Evaluation` in the canonical encoding that `SnapshotRecordDecoder.validateEvaluation`
+    /// accepted, kept as `kept` (the same bytes; a copy of them by default).
+    init(validated bytes: UnsafeRawBufferPointer, kept: KeptBytes? = nil) {
+        var id = ""
+        var jobID = ""
+        var status = EvaluationStatus.unspecified
+        SnapshotRecordDecoder.forEachField(inValidated: bytes) { key, field in
+            switch (key, field) {
+            case (10, .delimited(let value)): id = String(decoding: value, as: UTF8.self)
+            case (18, .delimited(let value)): jobID = String(decoding: value, as: UTF8.self)
+            case (32, .varint(let value)): status = EvaluationStatus(rawValue: Int(Int32(truncatingIfNeeded: value)))!
+            default: break
+            }
+        }
+        self.id = id
+        self.jobID = jobID
+        self.status = status
+        stored = .encoded(kept ?? KeptBytes(copying: bytes))
+    }
+
+    static func == (lhs: StoredEvaluation, rhs: StoredEvaluation) -> Bool {
+        lhs.id == rhs.id && lhs.jobID == rhs.jobID && lhs.status == rhs.status && lhs.stored.record == rhs.stored.record
     }
 }
 

@@ -6,8 +6,9 @@ import HeliosProto
 /// resources used on each node, on another. Start-up is CPU-bound; the indexes were the larger part of
 /// the reading thread's work, which made it the bottleneck while the decoder waited.
 ///
-/// Batches wait here without a bound, but a waiting batch holds only its typed arrays: references to
-/// records the state holds anyway (about 9 bytes per record), not the snapshot's bytes.
+/// Batches wait here without a bound, but a waiting batch holds only its typed arrays: the ids and
+/// index fields of its records (the ids are usually inline strings) and references to what the state
+/// holds anyway (decoded records, the batch buffers kept records lie in).
 final class SnapshotIndexBuilder: @unchecked Sendable {
     // @unchecked: the state of each part is touched only by work items on that part's serial queue.
     private let byJobQueue = DispatchQueue(label: "helios.snapshot.index.job")
@@ -41,7 +42,7 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
                 self.byJob.reserveJobIndexCapacity(jobs: Int(clamping: header.jobCount))
             }
             // Ids are new (a duplicate fails the trailer's counts): no old entry to unindex.
-            for evaluation in records.evaluations { self.byJob.addToJobIndex(evaluation) }
+            for evaluation in records.evaluations { self.byJob.addToJobIndex(evaluation: evaluation.id, job: evaluation.jobID) }
             for allocation in records.allocations { self.byJob.addToJobIndex(allocation: allocation.id, job: allocation.jobID) }
         }
         byNodeQueue.async {

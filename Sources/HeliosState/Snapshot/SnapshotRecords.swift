@@ -102,7 +102,7 @@ struct ClusterStateBuilder {
         for member in batch.members { state.members[member.id] = member }
         for job in batch.jobs { state.jobs.insert(id: job.id, job.stored) }
         for node in batch.nodes { state.nodes[node.id] = node }
-        for evaluation in batch.evaluations { state.evaluations[evaluation.id] = evaluation }
+        for evaluation in batch.evaluations { state.evaluations.insert(id: evaluation.id, evaluation.stored) }
         for allocation in batch.allocations { state.allocations.insert(id: allocation.id, allocation.stored) }
     }
 

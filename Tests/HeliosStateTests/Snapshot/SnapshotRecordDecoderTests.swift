@@ -204,4 +204,17 @@ struct SnapshotRecordDecoderTests {
             #expect(kept.held.map { [$0.cpu, $0.memory] } == (holds ? [UInt64(allocation.resources.cpuMhz), UInt64(allocation.resources.memoryMb)] : nil))
         }
     }
+
+    @Test("the evaluation validator accepts exactly what the evaluation decoder decodes; a kept evaluation has its index fields")
+    func evaluationValidator() throws {
+        try Self.expectValidatorAgrees(
+            seed: 11, sample: { SnapshotRecordSamples.sampleEvaluation($0) },
+            validate: { SnapshotRecordDecoder.validateEvaluation(&$0, end: $1) },
+            decode: { SnapshotRecordDecoder.decodeEvaluation(&$0, end: $1) }
+        ) { bytes, decoded in
+            let kept = bytes.withUnsafeBytes { StoredEvaluation(validated: $0) }
+            #expect(kept == StoredEvaluation(decoded))
+            #expect(kept.id == decoded.id && kept.jobID == decoded.jobID && kept.status == decoded.status)
+        }
+    }
 }

@@ -848,6 +848,43 @@ extension SnapshotRecordDecoder {
         return true
     }
 
+    static func validateEvaluation(_ r: inout WireReader, end: Int) -> Bool {
+        while r.offset < end {
+            guard let key = r.varint(end) else { return false }
+            switch key {
+            case 10:  // id
+                guard r.skipString(end) else { return false }
+            case 18:  // job_id
+                guard r.skipString(end) else { return false }
+            case 24:  // trigger
+                guard r.varint(end) != nil else { return false }
+            case 32:  // status
+                guard r.varint(end) != nil else { return false }
+            case 42:  // status_description
+                guard r.skipString(end) else { return false }
+            case 50:  // node_id
+                guard r.skipString(end) else { return false }
+            case 56:  // job_version
+                guard r.varint(end) != nil else { return false }
+            case 64:  // created_at_ms
+                guard r.varint(end) != nil else { return false }
+            case 72:  // modified_at_ms
+                guard r.varint(end) != nil else { return false }
+            case 80:  // wait_until_ms
+                guard r.varint(end) != nil else { return false }
+            case 90:  // previous_evaluation
+                guard r.skipString(end) else { return false }
+            case 96:  // create_index
+                guard r.varint(end) != nil else { return false }
+            case 104:  // modify_index
+                guard r.varint(end) != nil else { return false }
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
     static func validateJobRecord(_ r: inout WireReader, end: Int) -> Bool {
         while r.offset < end {
             guard let key = r.varint(end) else { return false }
@@ -1174,8 +1211,10 @@ extension SnapshotRecordDecoder {
             guard let v = decodeNodeInfo(&r, end: e) else { return false }
             records.append(v)
         case 42:  // evaluation
-            guard let v = decodeEvaluation(&r, end: e) else { return false }
-            records.append(v)
+            // Kept encoded until first read: checked here, decoded later.
+            let start = r.offset
+            guard validateEvaluation(&r, end: e) else { return false }
+            records.append(encodedEvaluation: UnsafeRawBufferPointer(start: r.base + start, count: e - start))
         case 50:  // allocation
             // Kept encoded until first read: checked here, decoded later.
             let start = r.offset
