@@ -103,10 +103,11 @@ public enum SnapshotReader {
         var recordsCut = 0
         var inFlight: [RecordBatch] = []
         let depth = 8
-        // Two decoding threads take turns with the batches; two more build the indexes from the decoded
-        // batches (SnapshotIndexBuilder, which does not depend on their order) while this one adds the
-        // records to the tables, in order. Jobs, the costliest records to decode, come last in a snapshot,
-        // when the index threads have little left to do: one decoder alone then kept one core busy.
+        // Two decoding threads take turns with the batches (decoding some kinds, checking the kinds kept
+        // encoded: see RecordTable); two more build the indexes from the decoded batches
+        // (SnapshotIndexBuilder, which does not depend on their order) while this one adds the records
+        // to the tables, in order. Jobs, the costliest records to read, come last in a snapshot, when
+        // the index threads have little left to do.
         let decoding = [DispatchQueue(label: "helios.snapshot.decode.0"), DispatchQueue(label: "helios.snapshot.decode.1")]
         var batches = 0
         var offset = SnapshotFileHeader.size

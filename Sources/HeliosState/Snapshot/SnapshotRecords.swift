@@ -19,8 +19,9 @@ public struct SnapshotPosition: Sendable, Equatable {
 extension ClusterState {
     /// Calls `emit` with every record of a snapshot of this state, in the canonical order: header,
     /// members, nodes, evaluations, allocations, jobs (each sorted by id), trailer. Jobs come last
-    /// because they are the costliest records to decode and have no secondary index: a reader builds
-    /// the indexes of the records before them while it decodes them (see ``SnapshotIndexBuilder``).
+    /// because they are the largest records (the costliest to read) and have no secondary index: a
+    /// reader builds the indexes of the records before them while it reads them (see
+    /// ``SnapshotIndexBuilder``).
     func forEachSnapshotRecord(
         _ position: SnapshotPosition, createdAtMs: UInt64, _ emit: (Helios_V1_SnapshotRecord) throws -> Void
     ) rethrows {
