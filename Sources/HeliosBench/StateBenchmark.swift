@@ -23,6 +23,7 @@ struct StateBenchmark: AsyncParsableCommand {
     @Option(help: "How many start-ups --profile-startup does in its process.") var startupRuns = 3
     @Option(help: "Keep a copy of the benchmark's snapshot file here.") var keepSnapshot: String?
     @Flag(help: "Keep the replay data directory (<directory>/data) for profiling start-up.") var keepData = false
+    @Flag(help: "With --profile-startup: then write a snapshot of the loaded state into --directory, timed.") var writeAfterStartup = false
 
     func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -42,6 +43,13 @@ struct StateBenchmark: AsyncParsableCommand {
                 let done = clock.now
                 // One line for people and for the benchmark that runs this in a new process.
                 print("start-up seconds=\(seconds(done - start)) log-open=\(seconds(opened - start)) snapshot=\(loaded.snapshotIndex) jobs=\(loaded.state.jobs.count) allocations=\(loaded.state.allocations.count) replayed=\(loaded.replayedEvents)")
+                if writeAfterStartup {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    let writeStart = clock.now
+                    let summary = try SnapshotWriter.write(
+                        loaded.state, position: loaded.position, createdAtMs: 0, to: directory + "/after-startup.snap")
+                    print("snapshot-write seconds=\(seconds(clock.now - writeStart)) bytes=\(summary.fileSize)")
+                }
                 await log.close()
             }
             return

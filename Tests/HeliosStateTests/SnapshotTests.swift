@@ -108,6 +108,39 @@ struct SnapshotTests {
         Self.expectSameIndexes(loaded, as: state)
     }
 
+    @Test("the writer writes a kept record back as it was read; the canonical bytes re-serialize it")
+    func keptRecordsWrittenAsRead() throws {
+        var state = ClusterState()
+        state.apply(.with { $0.timeMs = 5; $0.jobRegistered = .with { $0.spec = EventGenerator.spec(id: "web") } }, at: 1)
+        let job = try #require(state.job("web"))
+        // The job with its fields in reverse order: valid protobuf, not the order SwiftProtobuf writes.
+        let fields: [JobRecord] = [
+            .with { $0.modifyIndex = job.modifyIndex }, .with { $0.createIndex = job.createIndex }, .with { $0.status = job.status },
+            .with { $0.versions = job.versions }, .with { $0.id = job.id },
+        ]
+        let reversed = try fields.flatMap { field -> [UInt8] in try field.serializedBytes() }
+        #expect(try JobRecord(serializedBytes: reversed) == job)
+        #expect(try reversed != job.serializedBytes() as [UInt8])
+        let position = SnapshotPosition(index: 1, term: 1)
+        let crafted = try SnapshotWriter.bytes(position: position, sources: { emit in
+            try withoutActuallyEscaping(emit) { emit in
+                try state.forEachSnapshotRecordSource(position, createdAtMs: 0) { source in
+                    if case .message(let record) = source, case .job = record.record {
+                        try reversed.withUnsafeBytes { try emit(.kept(.job, KeptBytes(copying: $0))) }
+                    } else {
+                        try emit(source)
+                    }
+                }
+            }
+        })
+        let loaded = try SnapshotReader.read(bytes: crafted).state
+        #expect(loaded.jobs.encodedCount == 1)
+        #expect(loaded.job("web") == job)
+        #expect(try SnapshotWriter.bytes(loaded, position: position, createdAtMs: 0) == crafted)
+        #expect(try SnapshotWriter.bytes(state, position: position, createdAtMs: 0) != crafted)
+        #expect(loaded.canonicalBytes() == state.canonicalBytes())
+    }
+
     /// Expects `loaded` (read from a snapshot) to answer every index query as `state` (built by apply) does.
     static func expectSameIndexes(_ loaded: ClusterState, as state: ClusterState) {
         for job in state.jobs.keys {

@@ -22,10 +22,35 @@ extension ClusterState {
     /// because they are the largest records (the costliest to read) and have no secondary index: a
     /// reader builds the indexes of the records before them while it reads them (see
     /// ``SnapshotIndexBuilder``).
+    ///
+    /// Records kept encoded since a snapshot was loaded (see ``RecordTable``) are decoded for `emit`;
+    /// the writer takes them as they are (``forEachSnapshotRecordSource(_:createdAtMs:_:)``).
     func forEachSnapshotRecord(
         _ position: SnapshotPosition, createdAtMs: UInt64, _ emit: (Helios_V1_SnapshotRecord) throws -> Void
     ) rethrows {
-        try emit(.with {
+        try forEachSnapshotRecordSource(position, createdAtMs: createdAtMs) { source in
+            switch source {
+            case .message(let record): try emit(record)
+            case .kept(let kind, let bytes): try emit(bytes.withUnsafeBytes { kind.record(validatedBytes: $0) })
+            }
+        }
+    }
+
+    /// ``forEachSnapshotRecord(_:createdAtMs:_:)`` with the records kept encoded as their bytes.
+    func forEachSnapshotRecordSource(
+        _ position: SnapshotPosition, createdAtMs: UInt64, _ emit: (SnapshotRecordSource) throws -> Void
+    ) rethrows {
+        func each<Record>(
+            _ table: RecordTable<Record>, _ kind: SnapshotRecordSource.KeptKind, _ wrap: (Record) -> Helios_V1_SnapshotRecord
+        ) throws {
+            for id in table.keys.sorted() {
+                switch table.stored(id)! {
+                case .decoded(let record): try emit(.message(wrap(record)))
+                case .encoded(let bytes): try emit(.kept(kind, bytes))
+                }
+            }
+        }
+        try emit(.message(.with {
             $0.header = .with {
                 $0.index = position.index
                 $0.term = position.term
@@ -37,13 +62,13 @@ extension ClusterState {
                 $0.evaluationCount = UInt64(evaluations.count)
                 $0.allocationCount = UInt64(allocations.count)
             }
-        })
-        for id in members.keys.sorted() { try emit(.with { $0.member = members[id]! }) }
-        for id in nodes.keys.sorted() { try emit(.with { $0.node = nodes[id]! }) }
-        for id in evaluations.keys.sorted() { try emit(.with { $0.evaluation = evaluations[id]! }) }
-        for id in allocations.keys.sorted() { try emit(.with { $0.allocation = allocations[id]! }) }
-        for id in jobs.keys.sorted() { try emit(.with { $0.job = jobs[id]! }) }
-        try emit(.with {
+        }))
+        for id in members.keys.sorted() { try emit(.message(.with { $0.member = members[id]! })) }
+        for id in nodes.keys.sorted() { try emit(.message(.with { $0.node = nodes[id]! })) }
+        try each(evaluations, .evaluation) { evaluation in .with { $0.evaluation = evaluation } }
+        try each(allocations, .allocation) { allocation in .with { $0.allocation = allocation } }
+        try each(jobs, .job) { job in .with { $0.job = job } }
+        try emit(.message(.with {
             $0.trailer = .with {
                 $0.recordCount = UInt64(members.count + jobs.count + nodes.count + evaluations.count + allocations.count)
                 $0.jobCount = UInt64(jobs.count)
@@ -51,7 +76,7 @@ extension ClusterState {
                 $0.evaluationCount = UInt64(evaluations.count)
                 $0.allocationCount = UInt64(allocations.count)
             }
-        })
+        }))
     }
 
     /// The canonical serialization of the state without the header (byte-identical on every node
@@ -65,6 +90,31 @@ extension ClusterState {
             bytes.append(contentsOf: encoded)
         }
         return bytes
+    }
+}
+
+/// A snapshot record as the writer takes it.
+enum SnapshotRecordSource {
+    case message(Helios_V1_SnapshotRecord)
+    /// The bytes of a record kept encoded since a snapshot was loaded: the message of the record's
+    /// `kind` field, written as it was read (Helios wrote it; for its own snapshots this is what
+    /// serializing the decoded record gives).
+    case kept(KeptKind, KeptBytes)
+
+    /// The record kinds a ``RecordTable`` keeps, by their field in `SnapshotRecord`.
+    enum KeptKind: UInt8 {
+        case job = 3
+        case evaluation = 5
+        case allocation = 6
+
+        /// The record with the decoded message.
+        func record(validatedBytes bytes: UnsafeRawBufferPointer) -> Helios_V1_SnapshotRecord {
+            switch self {
+            case .job: .with { $0.job = JobRecord(validatedBytes: bytes) }
+            case .evaluation: .with { $0.evaluation = Evaluation(validatedBytes: bytes) }
+            case .allocation: .with { $0.allocation = Allocation(validatedBytes: bytes) }
+            }
+        }
     }
 }
 
@@ -138,6 +188,17 @@ enum Varint {
             v >>= 7
         }
         bytes.append(UInt8(v))
+    }
+
+    /// How many bytes ``append(_:to:)`` writes for `value`.
+    static func size(_ value: UInt64) -> Int {
+        var size = 1
+        var v = value
+        while v >= 0x80 {
+            size += 1
+            v >>= 7
+        }
+        return size
     }
 
     enum Decoded {

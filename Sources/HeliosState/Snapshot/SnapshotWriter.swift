@@ -32,7 +32,7 @@ public enum SnapshotWriter {
             bytes.removeAll(keepingCapacity: true)
         }
         let (uncompressed, digest) = try encodeFrame({ emit in
-            try state.forEachSnapshotRecord(position, createdAtMs: createdAtMs, emit)
+            try state.forEachSnapshotRecordSource(position, createdAtMs: createdAtMs, emit)
         }, output: flush)
         let header = SnapshotFileHeader(
             index: position.index, term: position.term, uncompressedSize: uncompressed,
@@ -47,12 +47,22 @@ public enum SnapshotWriter {
 
     /// The snapshot as bytes in memory (what Raft sends to a lagging follower).
     public static func bytes(_ state: ClusterState, position: SnapshotPosition, createdAtMs: UInt64) throws -> [UInt8] {
-        try bytes(position: position) { emit in try state.forEachSnapshotRecord(position, createdAtMs: createdAtMs, emit) }
+        try bytes(position: position, sources: { emit in try state.forEachSnapshotRecordSource(position, createdAtMs: createdAtMs, emit) })
     }
 
     /// A snapshot of the records `produce` emits, in its order (tests write other orders with it).
     static func bytes(
         position: SnapshotPosition, _ produce: ((Helios_V1_SnapshotRecord) throws -> Void) throws -> Void
+    ) throws -> [UInt8] {
+        try bytes(position: position, sources: { emit in
+            // `produce` calls the closure synchronously (see `encodeFrame`).
+            try withoutActuallyEscaping(emit) { emit in try produce { try emit(.message($0)) } }
+        })
+    }
+
+    /// A snapshot of the records `produce` emits, kept records as they are.
+    static func bytes(
+        position: SnapshotPosition, sources produce: ((SnapshotRecordSource) throws -> Void) throws -> Void
     ) throws -> [UInt8] {
         var frame: [UInt8] = []
         let (uncompressed, digest) = try encodeFrame(produce) { compressed in
@@ -71,7 +81,7 @@ public enum SnapshotWriter {
     /// records; `output` takes them out of the buffer). Returns the content's size and the state
     /// digest (CRC32C over every record but the header, as written).
     private static func encodeFrame(
-        _ produce: ((Helios_V1_SnapshotRecord) throws -> Void) throws -> Void, output: (inout [UInt8]) throws -> Void
+        _ produce: ((SnapshotRecordSource) throws -> Void) throws -> Void, output: (inout [UInt8]) throws -> Void
     ) throws -> (uncompressed: UInt64, digest: UInt32) {
         let encoder = try LZ4FrameEncoder(contentChecksum: true, blockSize: .mib4)
         var compressed = try encoder.begin()
@@ -82,12 +92,22 @@ public enum SnapshotWriter {
         // `produce` calls the record closure synchronously; `output` only looks escaping to the
         // exclusivity rules for closures passed to closures.
         try withoutActuallyEscaping(output) { output in
-            try produce { record in
+            try produce { source in
                 let start = payload.count
-                let encoded: [UInt8] = try record.serializedBytes()
-                Varint.append(UInt64(encoded.count), to: &payload)
-                payload.append(contentsOf: encoded)
-                if case .header = record.record {} else {
+                switch source {
+                case .message(let record):
+                    let encoded: [UInt8] = try record.serializedBytes()
+                    Varint.append(UInt64(encoded.count), to: &payload)
+                    payload.append(contentsOf: encoded)
+                case .kept(let kind, let bytes):
+                    // The record is one length-delimited field: its key, the message's length, the message.
+                    let key = kind.rawValue << 3 | 2
+                    Varint.append(UInt64(1 + Varint.size(UInt64(bytes.count)) + Int(bytes.count)), to: &payload)
+                    payload.append(key)
+                    Varint.append(UInt64(bytes.count), to: &payload)
+                    bytes.withUnsafeBytes { payload.append(contentsOf: $0) }
+                }
+                if case .message(let record) = source, case .header = record.record {} else {
                     digest = payload.withUnsafeBytes { helios_crc32c_extend(digest, $0.baseAddress! + start, $0.count - start) }
                 }
                 if payload.count >= 1 << 20 {
