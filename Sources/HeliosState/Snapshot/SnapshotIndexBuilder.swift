@@ -37,25 +37,39 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
     /// Queues a decoded batch. Batches may come in any order: the indexes are sets, and records that
     /// come after ``seal()`` are added to the sets it built.
     func add(_ records: DecodedRecords) {
+        // Each work item takes its part out of the class (one exclusivity check, not one per record)
+        // and reads the records through their arrays' indexes: a loop variable would copy each record
+        // and retain and release the batch buffer it keeps its bytes in, which the reading thread is
+        // retaining at the same time.
         byJobQueue.async {
+            var byJob = ClusterState()
+            swap(&byJob, &self.byJob)
+            defer { swap(&byJob, &self.byJob) }
             for header in records.headers {
-                self.byJob.reserveJobIndexCapacity(jobs: Int(clamping: header.jobCount))
+                byJob.reserveJobIndexCapacity(jobs: Int(clamping: header.jobCount))
             }
             // Ids are new (a duplicate fails the trailer's counts): no old entry to unindex.
-            for evaluation in records.evaluations { self.byJob.addToJobIndex(evaluation: evaluation.id, job: evaluation.jobID) }
-            for allocation in records.allocations { self.byJob.addToJobIndex(allocation: allocation.id, job: allocation.jobID) }
+            let evaluations = records.evaluations
+            for i in evaluations.indices { byJob.addToJobIndex(evaluation: evaluations[i].id, job: evaluations[i].jobID) }
+            let allocations = records.allocations
+            for i in allocations.indices { byJob.addToJobIndex(allocation: allocations[i].id, job: allocations[i].jobID) }
         }
         byNodeQueue.async {
+            var byNode = NodeAndStatusLists()
+            swap(&byNode, &self.byNode)
             for header in records.headers {
-                self.byNode.nodes.reserveCapacity(min(Int(clamping: header.nodeCount), ClusterState.reservationLimit))
+                byNode.nodes.reserveCapacity(min(Int(clamping: header.nodeCount), ClusterState.reservationLimit))
             }
-            for evaluation in records.evaluations {
-                self.byNode.evaluationsByStatus[evaluation.status.rawValue, default: []].append(evaluation.id)
+            let evaluations = records.evaluations
+            for i in evaluations.indices {
+                byNode.evaluationsByStatus[evaluations[i].status.rawValue, default: []].append(evaluations[i].id)
             }
-            for allocation in records.allocations {
-                self.byNode.nodes[allocation.nodeID, default: NodeAndStatusLists.Node()].add(allocation.id, allocation.held)
-                self.byNode.allocationsByStatus[allocation.clientStatus.rawValue, default: []].append(allocation.id)
+            let allocations = records.allocations
+            for i in allocations.indices {
+                byNode.nodes[allocations[i].nodeID, default: NodeAndStatusLists.Node()].add(allocations[i].id, allocations[i].held)
+                byNode.allocationsByStatus[allocations[i].clientStatus.rawValue, default: []].append(allocations[i].id)
             }
+            swap(&byNode, &self.byNode)
             // Jobs come after evaluations and allocations in a snapshot: build the sets while the
             // reader decodes them, instead of after the last record.
             if !records.jobs.isEmpty { self.seal() }

@@ -151,10 +151,15 @@ struct ClusterStateBuilder {
         // New ids: no old entry to look up and unindex, which putAllocation would do at a measurable
         // cost on start-up.
         for member in batch.members { state.members[member.id] = member }
-        for job in batch.jobs { state.jobs.insert(id: job.id, job.stored) }
+        // Through the indexes: a loop variable would copy each record (a retain and a release of the
+        // batch buffer a kept record points into, which the index threads read at the same time).
+        let jobs = batch.jobs
+        for i in jobs.indices { state.jobs.insert(id: jobs[i].id, jobs[i].stored) }
         for node in batch.nodes { state.nodes[node.id] = node }
-        for evaluation in batch.evaluations { state.evaluations.insert(id: evaluation.id, evaluation.stored) }
-        for allocation in batch.allocations { state.allocations.insert(id: allocation.id, allocation.stored) }
+        let evaluations = batch.evaluations
+        for i in evaluations.indices { state.evaluations.insert(id: evaluations[i].id, evaluations[i].stored) }
+        let allocations = batch.allocations
+        for i in allocations.indices { state.allocations.insert(id: allocations[i].id, allocations[i].stored) }
     }
 
     private mutating func add(header: Helios_V1_SnapshotHeader) {
