@@ -14,12 +14,15 @@ final class TortureCluster: Sendable {
     let lab: NetworkLab?
     /// With disk faults: server 3's data directory on its own small file system.
     let disks: DiskLab?
+    /// The servers' `--snapshot-every` (nil: their default).
+    let snapshotEvery: UInt64?
 
-    init(binary: String, directory: String, lab: NetworkLab?, disks: DiskLab?) throws {
+    init(binary: String, directory: String, lab: NetworkLab?, disks: DiskLab?, snapshotEvery: UInt64? = nil) throws {
         self.binary = binary
         self.directory = directory
         self.lab = lab
         self.disks = disks
+        self.snapshotEvery = snapshotEvery
         ports = try FreePorts.pick(3)
     }
 
@@ -41,6 +44,7 @@ final class TortureCluster: Sendable {
                          "--segment-size", "256KiB"]
         for peer in ids { arguments += ["--peer", "\(peer)=\(address(peer))"] }
         if bootstrap { arguments.append("--bootstrap") }
+        if let snapshotEvery { arguments += ["--snapshot-every", "\(snapshotEvery)"] }
         if let lab {
             // `ip netns exec` execs the server in the namespace (same pid, so kills still hit it).
             try processes.start(name(id), "/usr/sbin/ip", ["netns", "exec", lab.namespace(id), binary] + arguments, log: directory + "/server\(id).log")
