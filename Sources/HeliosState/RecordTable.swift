@@ -25,7 +25,7 @@ public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
         var record: Record {
             switch self {
             case .decoded(let record): return record
-            case .encoded(let bytes): return bytes.withUnsafeBytes { Record(validatedBytes: $0) }
+            case .encoded(let bytes): return bytes.withUnsafeBytes { Record(kept: $0) }
             }
         }
     }
@@ -67,12 +67,14 @@ public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
     @discardableResult
     mutating func removeValue(forKey id: String) -> Record? { entries.removeValue(forKey: id)?.record }
 
-    /// How many records are still in their snapshot encoding.
+    /// How many records are still in their snapshot encoding (looks at every entry: for tests).
     var encodedCount: Int { entries.values.count { if case .encoded = $0 { true } else { false } } }
 
+    /// Adds a record read from a snapshot.
     mutating func insert(id: String, _ stored: Stored) { entries[id] = stored }
 
-    /// How the record with this id is kept (for tests).
+    /// How the record with this id is kept: decoded, or as bytes from a snapshot (which the snapshot
+    /// writer copies as they are).
     func stored(_ id: String) -> Stored? { entries[id] }
 
     mutating func reserveCapacity(_ capacity: Int) { entries.reserveCapacity(capacity) }
@@ -80,9 +82,23 @@ public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
 
 /// A message a ``RecordTable`` may keep in its snapshot encoding until it is read.
 public protocol SnapshotKeptRecord: Sendable, Equatable {
-    /// Decodes bytes that the message's generated validator accepted (it traps otherwise: a broken
-    /// invariant, not bad input).
-    init(validatedBytes: UnsafeRawBufferPointer)
+    /// Decodes the message's protobuf encoding: with the decoder specialised for snapshot records
+    /// when the bytes are in the canonical encoding, otherwise with SwiftProtobuf (which throws what
+    /// it throws for bad bytes).
+    init(snapshotBytes: UnsafeRawBufferPointer) throws
+}
+
+extension SnapshotKeptRecord {
+    /// Decodes bytes that the message's generated validator accepted when a snapshot was loaded.
+    /// Those always decode; a failure here would be a broken invariant (validator and decoder
+    /// disagreeing, which a test rules out), not bad input, and stops the process.
+    init(kept bytes: UnsafeRawBufferPointer) {
+        do {
+            try self.init(snapshotBytes: bytes)
+        } catch {
+            preconditionFailure("a \(Self.self) validated when its snapshot was loaded does not decode: \(error)")
+        }
+    }
 }
 
 /// A kept record's bytes: a range of the snapshot batch buffer it was read from, which stays alive
@@ -107,8 +123,8 @@ struct KeptBytes: Sendable {
         self.init(in: Array(bytes), offset: 0, count: bytes.count)
     }
 
-    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<Int(offset + count)])) }
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<Int(offset + count)])) }
     }
 }
 

@@ -5,20 +5,20 @@ import SwiftProtobuf
 // them to the tables, with the fields the reader needs before anything decodes them.
 
 extension JobRecord: SnapshotKeptRecord {
-    public init(validatedBytes bytes: UnsafeRawBufferPointer) {
-        self = SnapshotRecordDecoder.decodeValidated(bytes, SnapshotRecordDecoder.decodeJobRecord(_:end:))
+    public init(snapshotBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try SnapshotRecordDecoder.decode(bytes, SnapshotRecordDecoder.decodeJobRecord(_:end:))
     }
 }
 
 extension Evaluation: SnapshotKeptRecord {
-    public init(validatedBytes bytes: UnsafeRawBufferPointer) {
-        self = SnapshotRecordDecoder.decodeValidated(bytes, SnapshotRecordDecoder.decodeEvaluation(_:end:))
+    public init(snapshotBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try SnapshotRecordDecoder.decode(bytes, SnapshotRecordDecoder.decodeEvaluation(_:end:))
     }
 }
 
 extension Allocation: SnapshotKeptRecord {
-    public init(validatedBytes bytes: UnsafeRawBufferPointer) {
-        self = SnapshotRecordDecoder.decodeValidated(bytes, SnapshotRecordDecoder.decodeAllocation(_:end:))
+    public init(snapshotBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try SnapshotRecordDecoder.decode(bytes, SnapshotRecordDecoder.decodeAllocation(_:end:))
     }
 }
 
@@ -150,20 +150,14 @@ struct StoredAllocation: Sendable, Equatable {
 }
 
 extension SnapshotRecordDecoder {
-    /// Decodes bytes its generated validator accepted with the matching decoder.
-    static func decodeValidated<Record: SwiftProtobuf.Message>(
+    /// Decodes a message with its specialised decoder, or with SwiftProtobuf when that declines.
+    static func decode<Record: SwiftProtobuf.Message>(
         _ bytes: UnsafeRawBufferPointer, _ decode: (inout WireReader, Int) -> Record?
-    ) -> Record {
-        let decoded: Record?
-        if let base = bytes.baseAddress {
-            var reader = WireReader(base: base)
-            decoded = decode(&reader, bytes.count)
-        } else {
-            decoded = Record()
-        }
-        // Unreachable while the validators and the decoders agree (tests hold them to it).
-        guard let decoded else { preconditionFailure("a \(Record.protoMessageName) validated when its snapshot was loaded does not decode") }
-        return decoded
+    ) throws -> Record {
+        guard let base = bytes.baseAddress else { return Record() }
+        var reader = WireReader(base: base)
+        if let decoded = decode(&reader, bytes.count) { return decoded }
+        return try Record(serializedBytes: Array(bytes))
     }
 
     /// A top-level field's value.

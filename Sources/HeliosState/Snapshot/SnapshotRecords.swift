@@ -31,7 +31,7 @@ extension ClusterState {
         try forEachSnapshotRecordSource(position, createdAtMs: createdAtMs) { source in
             switch source {
             case .message(let record): try emit(record)
-            case .kept(let kind, let bytes): try emit(bytes.withUnsafeBytes { kind.record(validatedBytes: $0) })
+            case .kept(let kind, let bytes): try emit(bytes.withUnsafeBytes { kind.record(kept: $0) })
             }
         }
     }
@@ -108,11 +108,11 @@ enum SnapshotRecordSource {
         case allocation = 6
 
         /// The record with the decoded message.
-        func record(validatedBytes bytes: UnsafeRawBufferPointer) -> Helios_V1_SnapshotRecord {
+        func record(kept bytes: UnsafeRawBufferPointer) -> Helios_V1_SnapshotRecord {
             switch self {
-            case .job: .with { $0.job = JobRecord(validatedBytes: bytes) }
-            case .evaluation: .with { $0.evaluation = Evaluation(validatedBytes: bytes) }
-            case .allocation: .with { $0.allocation = Allocation(validatedBytes: bytes) }
+            case .job: .with { $0.job = JobRecord(kept: bytes) }
+            case .evaluation: .with { $0.evaluation = Evaluation(kept: bytes) }
+            case .allocation: .with { $0.allocation = Allocation(kept: bytes) }
             }
         }
     }

@@ -217,4 +217,19 @@ struct SnapshotRecordDecoderTests {
             #expect(kept.id == decoded.id && kept.jobID == decoded.jobID && kept.status == decoded.status)
         }
     }
+
+    @Test("the public decoding of a kept kind: canonical bytes, other valid encodings and bad bytes as SwiftProtobuf answers")
+    func snapshotBytesInitializer() throws {
+        let job = SnapshotRecordSamples.sampleJobRecord(4)
+        let canonical: [UInt8] = try job.serializedBytes()
+        #expect(try canonical.withUnsafeBytes { try JobRecord(snapshotBytes: $0) } == job)
+        // Unknown field 99 (a newer Helios): the specialised decoder declines, SwiftProtobuf keeps it.
+        let extended = canonical + [0x9A, 0x06, 1, 0x41]
+        let decoded = try extended.withUnsafeBytes { try JobRecord(snapshotBytes: $0) }
+        #expect(decoded == (try JobRecord(serializedBytes: extended)))
+        #expect(decoded != job)
+        // Bad bytes throw (a length past the end), they do not stop the process.
+        #expect(throws: (any Error).self) { try [UInt8]([0x0A, 0x7F, 0x41]).withUnsafeBytes { try Allocation(snapshotBytes: $0) } }
+        #expect(throws: (any Error).self) { try [UInt8]([0x12, 0x05]).withUnsafeBytes { try Evaluation(snapshotBytes: $0) } }
+    }
 }
