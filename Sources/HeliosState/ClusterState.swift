@@ -58,7 +58,13 @@ public struct ClusterState: Sendable {
     }
 
     public func evaluations(withStatus status: EvaluationStatus) -> [Evaluation] {
-        (evaluationsByStatus[status.rawValue] ?? []).sorted().map { evaluations[$0]! }
+        evaluationIDs(withStatus: status).map { evaluations[$0]! }
+    }
+
+    /// The ids of ``evaluations(withStatus:)``, without decoding evaluations kept encoded since a
+    /// snapshot was loaded (see ``RecordTable``).
+    public func evaluationIDs(withStatus status: EvaluationStatus) -> [String] {
+        (evaluationsByStatus[status.rawValue] ?? []).sorted()
     }
 
     /// Resources of the allocations on `node` that still hold them (desired to run, not terminal).

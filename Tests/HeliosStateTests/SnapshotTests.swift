@@ -156,6 +156,7 @@ struct SnapshotTests {
         }
         for status in [EvaluationStatus.pending, .complete, .failed, .canceled, .blocked] {
             #expect(loaded.evaluations(withStatus: status).map(\.id) == state.evaluations(withStatus: status).map(\.id))
+            #expect(loaded.evaluationIDs(withStatus: status) == state.evaluations(withStatus: status).map(\.id))
         }
         // The index tables themselves (built on two threads while the reader fills the main tables)
         // hold what apply's do, apart from the empty sets apply leaves behind.

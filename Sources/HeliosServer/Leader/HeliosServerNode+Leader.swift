@@ -153,7 +153,7 @@ extension HeliosServerNode {
             return ContinuousClock.now - last > .seconds(5)
         }
         if rescan {
-            let pending = stateMachine.read { state in state.evaluations(withStatus: .pending).map(\.id) }
+            let pending = stateMachine.read { state in state.evaluationIDs(withStatus: .pending) }
             leaderState.withLock { state in
                 state.lastScan = .now
                 state.enqueue(pending)
