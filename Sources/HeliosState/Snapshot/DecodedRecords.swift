@@ -13,7 +13,7 @@ struct DecodedRecords: Equatable {
     var kinds: [Kind] = []
     var headers: [Helios_V1_SnapshotHeader] = []
     var members: [ClusterMember] = []
-    /// Decoded, or still encoded (see ``JobTable``).
+    /// Decoded, or still encoded (see ``RecordTable``).
     var jobs: [StoredJob] = []
     var nodes: [NodeInfo] = []
     /// Decoded, or still encoded (see ``RecordTable``).

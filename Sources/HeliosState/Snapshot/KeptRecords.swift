@@ -37,7 +37,7 @@ struct StoredJob: Sendable, Equatable {
     init(validated bytes: UnsafeRawBufferPointer, kept: KeptBytes? = nil) {
         var id = ""
         SnapshotRecordDecoder.forEachField(inValidated: bytes) { key, field in
-            if key == 10, case .delimited(let value) = field { id = String(decoding: value, as: UTF8.self) }
+            if key == 10, case .delimited(let value) = field { id = SnapshotRecordDecoder.string(value) }  // id
         }
         self.id = id
         stored = .encoded(kept ?? KeptBytes(copying: bytes))
@@ -71,9 +71,10 @@ struct StoredEvaluation: Sendable, Equatable {
         var status = EvaluationStatus.unspecified
         SnapshotRecordDecoder.forEachField(inValidated: bytes) { key, field in
             switch (key, field) {
-            case (10, .delimited(let value)): id = String(decoding: value, as: UTF8.self)
-            case (18, .delimited(let value)): jobID = String(decoding: value, as: UTF8.self)
-            case (32, .varint(let value)): status = EvaluationStatus(rawValue: Int(Int32(truncatingIfNeeded: value)))!
+            case (10, .delimited(let value)): id = SnapshotRecordDecoder.string(value)  // id
+            case (18, .delimited(let value)): jobID = SnapshotRecordDecoder.string(value)  // job_id
+            case (32, .varint(let value)):  // status
+                status = EvaluationStatus(rawValue: Int(Int32(truncatingIfNeeded: value)))!
             default: break
             }
         }
@@ -118,13 +119,15 @@ struct StoredAllocation: Sendable, Equatable {
         var resources = (cpu: UInt64(0), memory: UInt64(0))
         SnapshotRecordDecoder.forEachField(inValidated: bytes) { key, field in
             switch (key, field) {
-            case (10, .delimited(let value)): id = String(decoding: value, as: UTF8.self)
-            case (18, .delimited(let value)): jobID = String(decoding: value, as: UTF8.self)
-            case (42, .delimited(let value)): nodeID = String(decoding: value, as: UTF8.self)
-            case (56, .varint(let value)): desired = AllocationDesiredStatus(rawValue: Int(Int32(truncatingIfNeeded: value)))!
-            case (72, .varint(let value)): client = AllocationClientStatus(rawValue: Int(Int32(truncatingIfNeeded: value)))!
+            case (10, .delimited(let value)): id = SnapshotRecordDecoder.string(value)  // id
+            case (18, .delimited(let value)): jobID = SnapshotRecordDecoder.string(value)  // job_id
+            case (42, .delimited(let value)): nodeID = SnapshotRecordDecoder.string(value)  // node_id
+            case (56, .varint(let value)):  // desired_status
+                desired = AllocationDesiredStatus(rawValue: Int(Int32(truncatingIfNeeded: value)))!
+            case (72, .varint(let value)):  // client_status
+                client = AllocationClientStatus(rawValue: Int(Int32(truncatingIfNeeded: value)))!
             case (98, .delimited(let value)):
-                // Resources (at most once: the validator accepts no second one).
+                // resources (at most once: the validator accepts no second one): cpu_mhz, memory_mb
                 SnapshotRecordDecoder.forEachField(inValidated: value) { key, field in
                     switch (key, field) {
                     case (8, .varint(let value)): resources.cpu = UInt64(UInt32(truncatingIfNeeded: value))
@@ -164,6 +167,11 @@ extension SnapshotRecordDecoder {
     enum FieldValue {
         case varint(UInt64)
         case delimited(UnsafeRawBufferPointer)
+    }
+
+    /// A validated string field's value (valid UTF-8: the validator checked it).
+    static func string(_ bytes: UnsafeRawBufferPointer) -> String {
+        string(bytes.bindMemory(to: UInt8.self)) ?? ""
     }
 
     /// Calls `visit` with each top-level field of a message that a generated validator accepted, in

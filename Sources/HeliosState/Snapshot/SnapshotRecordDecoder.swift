@@ -32,6 +32,16 @@ enum SnapshotRecordDecoder {
         records.append(try decode(bytes))
     }
 
+    /// `bytes` as a string, nil if they are not valid UTF-8. Ids, names and commands are ASCII:
+    /// checking that is cheaper than general validation (which also looks up generic metadata per call).
+    @inline(__always)
+    static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        for byte in bytes where byte >= 0x80 {
+            return String(validating: bytes, as: UTF8.self)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// A cursor over protobuf wire data. Every read is bounded by an `end` offset and returns nil
     /// (never traps) when the data is malformed or ends early.
     struct WireReader {
@@ -72,15 +82,7 @@ enum SnapshotRecordDecoder {
             guard let stop = delimited(end) else { return nil }
             let bytes = UnsafeBufferPointer(start: (base + offset).assumingMemoryBound(to: UInt8.self), count: stop - offset)
             offset = stop
-            // Ids, names and commands are ASCII: checking that is cheaper than general validation
-            // (which also looks up generic metadata per call).
-            var ascii = true
-            for byte in bytes where byte >= 0x80 {
-                ascii = false
-                break
-            }
-            if ascii { return String(decoding: bytes, as: UTF8.self) }
-            return String(validating: bytes, as: UTF8.self)
+            return SnapshotRecordDecoder.string(bytes)
         }
 
         /// Skips a length-delimited UTF-8 string; false where ``string(_:)`` returns nil.
