@@ -111,7 +111,7 @@ final class HeliosProcessCluster: FailoverCluster {
 
     func launch(_ id: UInt64, first: Bool) throws {
         var arguments = ["server", "--node-id", "\(id)", "--rpc-addr", "127.0.0.1:\(ports[id]!)", "--data-dir", "\(directory)/node\(id)",
-                         "--log-level", "warning"]
+                         "--log-level", "info"]
         for (peer, port) in ports.sorted(by: { $0.key < $1.key }) { arguments += ["--peer", "\(peer)=127.0.0.1:\(port)"] }
         if first && id == 1 { arguments.append("--bootstrap") }
         try processes.start(name(id), binary, arguments, log: "\(directory)/node\(id).log")

@@ -7,6 +7,11 @@ public struct RaftConfiguration: Sendable {
     public var electionTicks = 10
     /// Ticks between a leader's heartbeats. Must be less than `electionTicks`.
     public var heartbeatTicks = 1
+    /// When a follower's leader connection closes (``RawNode/reportConnectionClosed(from:)``), the
+    /// surviving voters campaign in id order this many ticks apart (the first one on its next tick),
+    /// so that one election ends before the next survivor starts one: more than an election's round
+    /// trips plus a tick of clock skew between the servers' tickers.
+    public var connectionLossStaggerTicks = 3
     /// Run a pre-vote round before a real election, so a rejoining node cannot disrupt a working leader.
     public var preVote = true
     /// A leader steps down if it has not heard from a quorum within an election timeout; followers
@@ -44,6 +49,7 @@ public struct RaftConfiguration: Sendable {
             throw .invalidConfiguration("electionTicks (\(electionTicks)) must exceed heartbeatTicks (\(heartbeatTicks))")
         }
         if maxInflightMessages <= 0 { throw .invalidConfiguration("maxInflightMessages must be positive") }
+        if connectionLossStaggerTicks <= 0 { throw .invalidConfiguration("connectionLossStaggerTicks must be positive") }
         if snapshotChunkBytes <= 0 { throw .invalidConfiguration("snapshotChunkBytes must be positive") }
     }
 }

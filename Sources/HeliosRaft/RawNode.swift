@@ -75,6 +75,16 @@ public struct RawNode {
     /// Requests a linearizable read; the answer is a ``ReadState`` with the same context.
     public mutating func readIndex(context: [UInt8]) { raft.readIndex(context: context) }
 
+    /// Reports that the connection carrying `node`'s messages to this node closed (its process
+    /// exited or the link broke). If `node` is this follower's leader, the follower stops counting
+    /// on it: it forgets the leader, so it no longer ignores vote requests as being within the
+    /// leader's lease, and campaigns within a few ticks instead of a whole election timeout. The
+    /// surviving voters go in id order, ``RaftConfiguration/connectionLossStaggerTicks`` apart, so
+    /// they do not split the vote. A false alarm
+    /// disrupts nothing: the pre-vote fails while the others still hear from the leader, and the
+    /// leader's next message makes this node its follower again. Ignored in any other case.
+    public mutating func reportConnectionClosed(from node: NodeID) { raft.leaderConnectionClosed(node) }
+
     /// Reports that a peer could not be reached (it goes back to probing).
     public mutating func reportUnreachable(_ node: NodeID) {
         guard raft.role == .leader, var progress = raft.tracker.progress[node] else { return }

@@ -64,12 +64,22 @@ public final class RaftDriver: Sendable {
     struct Inbox {
         var items: [Input] = []
         var closed = false
+        /// A timer will send `.flushBackground` for the background proposals waiting in the loop.
+        var flushScheduled = false
     }
+
+    /// How long a background proposal may wait for another input to wake the loop (see
+    /// ``propose(_:timeout:background:)``).
+    let backgroundDelay: Duration
 
     enum Input {
         case tick
         case message(Message)
+        case connectionClosed(NodeID)
         case propose([UInt8], ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
+        /// Held by the loop until a client's proposal or `.flushBackground` comes.
+        case proposeInBackground([UInt8], ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
+        case flushBackground
         case configurationChange(ConfigurationChange, ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
         case read(ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
         case transfer(NodeID)
@@ -82,9 +92,11 @@ public final class RaftDriver: Sendable {
     public init(
         configuration: RaftConfiguration, storage: SegmentedRaftStorage, transport: any RaftTransport,
         stateMachine: any RaftStateMachine, tickInterval: Duration = .milliseconds(100),
-        compaction: CompactionPolicy? = CompactionPolicy(), logger: Logger = Logger(label: "helios.raft")
+        compaction: CompactionPolicy? = CompactionPolicy(), backgroundDelay: Duration = .milliseconds(5),
+        logger: Logger = Logger(label: "helios.raft")
     ) {
         id = configuration.id
+        self.backgroundDelay = backgroundDelay
         self.compaction = compaction
         self.configuration = configuration
         self.storage = storage
@@ -100,10 +112,26 @@ public final class RaftDriver: Sendable {
     /// A message from a peer (called by the transport).
     public func receive(_ message: Message) { enqueue(.message(message)) }
 
+    /// The transport's connection carrying `node`'s messages closed (called by the transport); see
+    /// ``RawNode/reportConnectionClosed(from:)``: a follower that loses its leader this way campaigns
+    /// within a few ticks instead of waiting out the election timeout.
+    public func connectionClosed(from node: NodeID) { enqueue(.connectionClosed(node)) }
+
     /// Proposes `data`; returns its index once it is committed and applied here.
-    public func propose(_ data: [UInt8], timeout: Duration = .seconds(5)) async throws -> UInt64 {
+    ///
+    /// A `background` proposal (work the server starts itself, such as the scheduler's plans and
+    /// evaluation updates) waits, at most `backgroundDelay` (5 ms by default), for the next
+    /// ordinary proposal and goes into the same Ready, just before it: it then costs no fsync and
+    /// no replication round of its own. Messages, ticks and reads do not release it.
+    public func propose(_ data: [UInt8], timeout: Duration = .seconds(5), background: Bool = false) async throws -> UInt64 {
         let deadline = ContinuousClock.now + timeout
-        return try await withCheckedThrowingContinuation { enqueue(.propose(data, deadline, $0)) }
+        return try await withCheckedThrowingContinuation {
+            if background {
+                enqueueInBackground(.proposeInBackground(data, deadline, $0))
+            } else {
+                enqueue(.propose(data, deadline, $0))
+            }
+        }
     }
 
     /// Proposes a membership change; returns once it is applied here.
@@ -155,10 +183,28 @@ public final class RaftDriver: Sendable {
         }
     }
 
+    /// Queues `input` without ringing; makes sure a `.flushBackground` follows within
+    /// `backgroundDelay` (one timer at a time, however many proposals wait for it).
+    private func enqueueInBackground(_ input: Input) {
+        let (accepted, startTimer) = inputs.withLock { inbox -> (Bool, Bool) in
+            if inbox.closed { return (false, false) }
+            inbox.items.append(input)
+            defer { inbox.flushScheduled = true }
+            return (true, !inbox.flushScheduled)
+        }
+        guard accepted else { return fail(input, .shuttingDown) }
+        guard startTimer else { return }
+        Task {
+            try? await Task.sleep(for: backgroundDelay)
+            inputs.withLock { $0.flushScheduled = false }
+            enqueue(.flushBackground)
+        }
+    }
+
     private func fail(_ input: Input, _ error: ProposalError) {
         switch input {
-        case .propose(_, _, let continuation), .configurationChange(_, _, let continuation), .read(_, let continuation),
-            .compact(let continuation):
+        case .propose(_, _, let continuation), .proposeInBackground(_, _, let continuation),
+            .configurationChange(_, _, let continuation), .read(_, let continuation), .compact(let continuation):
             continuation.resume(throwing: error)
         default:
             break
@@ -220,6 +266,7 @@ public final class RaftDriver: Sendable {
         let reason: ProposalError = failure.map { .storageFailed("\($0)") } ?? .shuttingDown
         for input in leftovers { fail(input, reason) }
         for (_, waiter) in loop.proposals { waiter.continuation.resume(throwing: reason) }
+        for held in loop.heldBackground { held.continuation.resume(throwing: reason) }
         for waiter in loop.reads.values { waiter.continuation.resume(throwing: reason) }
         for waiter in loop.readsWaitingForApply { waiter.continuation.resume(throwing: reason) }
         // A background compaction must finish before the storage closes.
@@ -244,6 +291,8 @@ public final class RaftDriver: Sendable {
         var applied: UInt64 = 0
         var lastSnapshot: UInt64 = 0
         var pendingCompactions: [CheckedContinuation<UInt64, any Error>] = []
+        /// Background proposals waiting for a client's proposal (or their timer) to go out with.
+        var heldBackground: [(data: [UInt8], deadline: ContinuousClock.Instant, continuation: CheckedContinuation<UInt64, any Error>)] = []
         /// Callers waiting for the compaction that is running in the background.
         var compactionWaiters: [CheckedContinuation<UInt64, any Error>] = []
         var compacting = false
@@ -262,6 +311,8 @@ public final class RaftDriver: Sendable {
             expire(&loop)
         case .message(let message):
             loop.core.withNode { $0.step(message) }
+        case .connectionClosed(let node):
+            loop.core.withNode { $0.reportConnectionClosed(from: node) }
         case .campaign:
             loop.core.withNode { $0.campaign() }
         case .transfer(let target):
@@ -279,7 +330,12 @@ public final class RaftDriver: Sendable {
                 loop.lastSnapshot = max(loop.lastSnapshot, index)
                 for continuation in waiters { continuation.resume(returning: loop.lastSnapshot) }
             }
+        case .proposeInBackground(let data, let deadline, let continuation):
+            loop.heldBackground.append((data, deadline, continuation))
+        case .flushBackground:
+            proposeHeld(&loop)
         case .propose(let data, let deadline, let continuation):
+            proposeHeld(&loop)  // first: they were queued before this one
             loop.nextRequest += 1
             do {
                 _ = try loop.core.propose(data, id: loop.nextRequest)
@@ -308,6 +364,14 @@ public final class RaftDriver: Sendable {
             let context = withUnsafeBytes(of: id.littleEndian) { Array($0) } + withUnsafeBytes(of: loop.nextRequest.littleEndian) { Array($0) }
             loop.core.withNode { $0.readIndex(context: context) }
         }
+    }
+
+    /// Proposes the held background proposals (into the Ready that is being gathered).
+    private func proposeHeld(_ loop: inout Loop) {
+        guard !loop.heldBackground.isEmpty else { return }
+        let held = loop.heldBackground
+        loop.heldBackground = []
+        for proposal in held { handle(.propose(proposal.data, proposal.deadline, proposal.continuation), &loop) }
     }
 
     private static func proposalError(_ error: RaftError) -> ProposalError {

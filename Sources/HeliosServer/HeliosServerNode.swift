@@ -46,10 +46,13 @@ public final class HeliosServerNode: Sendable {
     public let heartbeatTTL: Duration
 
     /// Opens the data directory (locking it), bootstraps if asked, and prepares the services.
-    /// Nothing runs until ``run()``.
+    /// Nothing runs until ``run()``. A follower campaigns after `electionTicks` to twice that many
+    /// ticks without hearing from a leader (1-2 s by default, as etcd), or within a few ticks when the
+    /// leader's connection closes.
     public init(
         configuration: ServerConfiguration, logger: Logger = Logger(label: "helios.server"),
-        tickInterval: Duration = .milliseconds(100), heartbeatInterval: Duration = .seconds(3), heartbeatTTL: Duration = .seconds(10)
+        tickInterval: Duration = .milliseconds(100), electionTicks: Int = 10, heartbeatInterval: Duration = .seconds(3),
+        heartbeatTTL: Duration = .seconds(10)
     ) async throws {
         self.configuration = configuration
         self.logger = logger
@@ -102,7 +105,7 @@ public final class HeliosServerNode: Sendable {
         }
         stateMachine = ProjectionStateMachine(logger: logger)
         var raftConfiguration = RaftConfiguration(id: configuration.nodeID, randomSeed: UInt64.random(in: 1...UInt64.max))
-        raftConfiguration.electionTicks = 10
+        raftConfiguration.electionTicks = electionTicks
         raftConfiguration.heartbeatTicks = 1
         raftTransport = try GRPCRaftTransport(
             peers: addresses.filter { $0.key != configuration.nodeID }, logger: logger)
@@ -189,6 +192,9 @@ public final class HeliosServerNode: Sendable {
 
     var isStopping: Bool { stopping.withLock { $0 } }
 
+    /// Starts an election on this server now instead of at its election timeout (tests, tooling).
+    public func campaign() { driver.campaign() }
+
     // MARK: Reading and writing
 
     /// The state after a linearizable read barrier (unless `stale`).
@@ -213,7 +219,9 @@ public final class HeliosServerNode: Sendable {
     }
 
     /// Commits `event` (through the leader, wherever it is) and returns what applying it did.
-    func propose(_ event: Event) async throws -> Outcome {
+    /// `background`: the leader's own work, which may wait a few milliseconds to share the next
+    /// client write's Ready (``RaftDriver/propose(_:timeout:background:)``).
+    func propose(_ event: Event, background: Bool = false) async throws -> Outcome {
         let bytes: [UInt8] = try event.serializedBytes()
         // While no leader is known (an election is running), wait for one for up to 3 s, looking
         // every 20 ms so the write goes out as soon as the election ends.
@@ -222,7 +230,7 @@ public final class HeliosServerNode: Sendable {
             let status = driver.status
             if status?.role == .leader {
                 do {
-                    let index = try await driver.propose(bytes, timeout: .seconds(10))
+                    let index = try await driver.propose(bytes, timeout: .seconds(10), background: background)
                     let change = stateMachine.outcome(at: index)
                     return Outcome(
                         index: index, refused: change?.refused?.description, rejectedItems: change?.applied?.rejected.map(\.description) ?? [],

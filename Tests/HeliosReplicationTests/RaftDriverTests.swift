@@ -42,6 +42,9 @@ final class DriverCluster: @unchecked Sendable {
     var compaction: RaftDriver.CompactionPolicy?
     var electionTicks = 10
     var maxApplyingBytes: Int?
+    var tickInterval: Duration = .milliseconds(10)
+    var backgroundDelay: Duration = .milliseconds(5)
+    var storages: [NodeID: SegmentedRaftStorage] = [:]
 
     func start(_ id: NodeID, bootstrap: Bool, fileSystem: any FileSystem = PosixFileSystem()) async throws {
         var logConfiguration = LogConfiguration()
@@ -57,9 +60,10 @@ final class DriverCluster: @unchecked Sendable {
         let machine = RecordingStateMachine()
         let driver = RaftDriver(
             configuration: configuration, storage: storage, transport: network.transport(for: id), stateMachine: machine,
-            tickInterval: .milliseconds(10), compaction: compaction,
+            tickInterval: tickInterval, compaction: compaction, backgroundDelay: backgroundDelay,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         drivers[id] = driver
+        storages[id] = storage
         machines[id] = machine
         network.register(driver)
         tasks[id] = Task { try await driver.run() }
@@ -188,6 +192,72 @@ struct RaftDriverTests {
             // The stopped node is far behind the compacted logs: it catches up through InstallSnapshot.
             try await cluster.start(lagging, bootstrap: false)
             try await cluster.waitUntil(lagging, applied: acknowledged)
+        } catch {
+            await cluster.stopAll()
+            throw error
+        }
+        await cluster.stopAll()
+    }
+
+    @Test("background proposals commit with no other input to wake the loop, and in one Ready with a client's write")
+    func backgroundProposals() async throws {
+        let cluster = try DriverCluster()
+        // No tick within the test (the first comes after a minute), so no heartbeat either: a
+        // background proposal can only go out with another proposal or through its own timer,
+        // which waits a whole second here.
+        cluster.tickInterval = .seconds(60)
+        cluster.backgroundDelay = .seconds(1)
+        do {
+            for id: NodeID in [1, 2, 3] { try await cluster.start(id, bootstrap: true) }
+            // (A campaign waits until the bootstrap configuration is applied: ask until it is.)
+            for _ in 0..<200 where cluster.drivers[1]!.status?.role != .leader {
+                cluster.drivers[1]!.campaign()
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await cluster.leader() == 1)
+            let leader = cluster.drivers[1]!
+            _ = try await leader.propose(Array("first".utf8))
+            // Alone, once the messages about "first" have settled: only the timer wakes the loop.
+            try await Task.sleep(for: .milliseconds(300))
+            let alone = try await withThrowingTaskGroup(of: UInt64?.self) { group in
+                group.addTask { try await leader.propose(Array("alone".utf8), background: true) }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+            guard let alone else {
+                Issue.record("a background proposal alone did not commit within 10 s")
+                throw ProposalError.timeout
+            }
+            try await cluster.waitUntil(2, applied: ["first", "alone"])
+            // Several, interleaved with client writes: all commit, each once, in index order.
+            let indexes = try await withThrowingTaskGroup(of: (String, UInt64).self) { group in
+                for i in 0..<20 {
+                    let text = i % 2 == 0 ? "background-\(i)" : "client-\(i)"
+                    group.addTask { (text, try await leader.propose(Array(text.utf8), background: i % 2 == 0)) }
+                }
+                var indexes: [String: UInt64] = [:]
+                for try await (text, index) in group { indexes[text] = index }
+                return indexes
+            }
+            #expect(indexes.count == 20 && Set(indexes.values).count == 20)
+            #expect(indexes.values.allSatisfy { $0 > alone })
+            let ordered = indexes.sorted { $0.value < $1.value }.map(\.key)
+            for id: NodeID in [1, 2, 3] { try await cluster.waitUntil(id, applied: ["first", "alone"] + ordered) }
+            // A held background proposal goes out with the next client write: one append, one
+            // fdatasync for both on the leader.
+            try await Task.sleep(for: .seconds(1.2))  // the interleaved ones' timer has rung
+            let before = cluster.storages[1]!.log.statistics
+            async let background = leader.propose(Array("held".utf8), background: true)
+            try await Task.sleep(for: .milliseconds(50))
+            let client = try await leader.propose(Array("client".utf8))
+            let held = try await background
+            #expect(held + 1 == client)
+            let after = cluster.storages[1]!.log.statistics
+            #expect(after.appends == before.appends + 1 && after.entries == before.entries + 2, "\(before) -> \(after)")
         } catch {
             await cluster.stopAll()
             throw error

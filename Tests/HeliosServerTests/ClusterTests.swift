@@ -55,6 +55,23 @@ extension ServerTests {
             }
         }
 
+        /// Election timeouts of 30-60 s (600 ticks of 50 ms): within this test's deadline only the
+        /// closed connections of the stopped leader can start the election.
+        @Test func followersElectANewLeaderWhenTheLeadersConnectionsClose() async throws {
+            try await TestCluster.with(electionTicks: 600) { cluster in
+                let leader = try await cluster.waitForLeader()
+                _ = try await cluster.jobs(leader).register(.with { $0.spec = jobSpec("before") })
+                await cluster.stop(leader)
+                let newLeader = try await cluster.waitForLeader(excluding: [leader], timeout: .seconds(20))
+                #expect(newLeader != leader)
+                _ = try await cluster.jobs(newLeader).register(.with { $0.spec = jobSpec("after") })
+                for id in cluster.ids where id != leader {
+                    let listed = try await cluster.jobs(id).list(.init())
+                    #expect(Set(listed.jobs.map(\.id)) == ["before", "after"], "server \(id)")
+                }
+            }
+        }
+
         @Test func leaderFailoverLosesNoAcknowledgedJob() async throws {
             try await TestCluster.with { cluster in
                 let leader = try await cluster.waitForLeader()

@@ -164,6 +164,17 @@ final class Raft {
         }
     }
 
+    /// See ``RawNode/reportConnectionClosed(from:)``.
+    func leaderConnectionClosed(_ node: NodeID) {
+        guard role == .follower, node != 0, leader == node, isPromotable else { return }
+        leader = 0
+        let survivors = tracker.configuration.voters.filter { $0 != node }.sorted()
+        let rank = survivors.firstIndex(of: id) ?? 0
+        // The first survivor campaigns on its next tick, the next one `connectionLossStaggerTicks`
+        // later, and so on (unless the election timer is closer already).
+        electionElapsed = max(electionElapsed, randomizedElectionTimeout - 1 - rank * config.connectionLossStaggerTicks)
+    }
+
     private func tickElection() {
         electionElapsed += 1
         if isPromotable && electionElapsed >= randomizedElectionTimeout {

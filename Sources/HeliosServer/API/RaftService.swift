@@ -16,8 +16,22 @@ struct RaftService: Helios_V1_Raft.SimpleServiceProtocol {
         // The stream lives as long as the sender's connection; a shutdown must not wait for it.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
+                // The sender, once its first message said who it is. When its stream ends (its
+                // process exited, the connection broke), Raft hears of it: a follower that loses its
+                // leader this way campaigns within a few ticks instead of a whole election timeout.
+                var sender: NodeID = 0
+                var refused = false
+                defer {
+                    if sender != 0 && !refused && !node.isStopping { node.driver.connectionClosed(from: sender) }
+                }
                 for try await batch in request {
-                    try deliver(batch)
+                    do {
+                        try deliver(batch)
+                    } catch {
+                        refused = true  // this side refused a message: not a sign that the sender is gone
+                        throw error
+                    }
+                    if sender == 0, let first = batch.messages.first { sender = first.from }
                 }
             }
             group.addTask {

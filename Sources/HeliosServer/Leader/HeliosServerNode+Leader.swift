@@ -222,7 +222,7 @@ extension HeliosServerNode {
                 $0.allocationsPlanned = plan.event(plannedAtIndex: appliedIndex)
             }
             do {
-                let outcome = try await propose(event)
+                let outcome = try await propose(event, background: true)
                 if let whole = outcome.refused {
                     refused = [whole]
                 } else {
@@ -269,7 +269,7 @@ extension HeliosServerNode {
             }
         }
         do {
-            let outcome = try await propose(completion)
+            let outcome = try await propose(completion, background: true)
             if let refused = outcome.refused {
                 logger.debug("evaluation completion refused", metadata: ["evaluation": "\(evaluation.id)", "reason": "\(refused)"])
             }
@@ -307,7 +307,7 @@ extension HeliosServerNode {
                     }]
                 }
             }
-            _ = try? await propose(event)
+            _ = try? await propose(event, background: true)
         }
     }
 

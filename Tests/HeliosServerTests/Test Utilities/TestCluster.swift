@@ -22,16 +22,18 @@ final class TestCluster: Sendable {
     let directory: TemporaryDirectory
     let peers: [NodeID: String]
     let heartbeatTTL: Duration
+    let electionTicks: Int
     private let running = Mutex<[NodeID: Running]>([:])
     private let clients = Mutex<[NodeID: (GRPCClient<HTTP2ClientTransport.Posix>, Task<Void, Never>)]>([:])
 
-    init(size: Int = 3, heartbeatTTL: Duration = .seconds(10)) throws {
+    init(size: Int = 3, heartbeatTTL: Duration = .seconds(10), electionTicks: Int = 10) throws {
         directory = try TemporaryDirectory("cluster")
         let ports = try FreePorts.pick(size)
         var peers: [NodeID: String] = [:]
         for (i, port) in ports.enumerated() { peers[NodeID(i + 1)] = "127.0.0.1:\(port)" }
         self.peers = peers
         self.heartbeatTTL = heartbeatTTL
+        self.electionTicks = electionTicks
     }
 
     var ids: [NodeID] { peers.keys.sorted() }
@@ -42,13 +44,22 @@ final class TestCluster: Sendable {
     }
 
     /// Starts every server (server 1 bootstraps), waits for a leader, runs `body`, and tears the
-    /// cluster down whatever happens.
+    /// cluster down whatever happens. Ticks are 50 ms; with `electionTicks` far above the default,
+    /// server 1 campaigns once all are started (no election timeout would fire within a test).
     static func with(
-        size: Int = 3, heartbeatTTL: Duration = .seconds(10), _ body: (TestCluster) async throws -> Void
+        size: Int = 3, heartbeatTTL: Duration = .seconds(10), electionTicks: Int = 10, _ body: (TestCluster) async throws -> Void
     ) async throws {
-        let cluster = try TestCluster(size: size, heartbeatTTL: heartbeatTTL)
+        let cluster = try TestCluster(size: size, heartbeatTTL: heartbeatTTL, electionTicks: electionTicks)
         do {
             for id in cluster.ids { try await cluster.start(id, bootstrap: id == 1) }
+            if electionTicks > 10 {
+                // Until server 1 has a stream to each peer, its vote requests may be lost: ask again.
+                _ = try await eventually(timeout: .seconds(15), "server 1 to win the first election") { () async -> Bool? in
+                    cluster.node(1)?.campaign()
+                    try? await Task.sleep(for: .milliseconds(200))
+                    return (try? await cluster.operators(1).clusterInfo(.init()).leaderID) == 1 ? true : nil
+                }
+            }
             _ = try await cluster.waitForLeader()
             try await body(cluster)
         } catch {
@@ -64,7 +75,7 @@ final class TestCluster: Sendable {
         logger[metadataKey: "server"] = "\(id)"
         let node = try await HeliosServerNode(
             configuration: configuration(id, bootstrap: bootstrap), logger: logger, tickInterval: .milliseconds(50),
-            heartbeatInterval: .milliseconds(300), heartbeatTTL: heartbeatTTL)
+            electionTicks: electionTicks, heartbeatInterval: .milliseconds(300), heartbeatTTL: heartbeatTTL)
         let task = Task { try await node.run() }
         running.withLock { $0[id] = Running(node: node, task: task) }
     }
