@@ -12,6 +12,12 @@ public struct RaftConfiguration: Sendable {
     /// so that one election ends before the next survivor starts one: more than an election's round
     /// trips plus a tick of clock skew between the servers' tickers.
     public var connectionLossStaggerTicks = 3
+    /// Whether a leader tells its followers at once when its commit index advances (an empty
+    /// appendEntries to each, as etcd-io/raft does). Off, they learn it with the next entries or
+    /// heartbeat, as in hashicorp/raft: one message, one follower wake-up and one Ready fewer per
+    /// round of replication, for followers that apply up to a heartbeat later. Reads stay
+    /// linearizable (a ReadIndex confirmation is a heartbeat, which carries the commit index).
+    public var broadcastCommit = true
     /// Run a pre-vote round before a real election, so a rejoining node cannot disrupt a working leader.
     public var preVote = true
     /// A leader steps down if it has not heard from a quorum within an election timeout; followers

@@ -107,6 +107,7 @@ public final class HeliosServerNode: Sendable {
         var raftConfiguration = RaftConfiguration(id: configuration.nodeID, randomSeed: UInt64.random(in: 1...UInt64.max))
         raftConfiguration.electionTicks = electionTicks
         raftConfiguration.heartbeatTicks = 1
+        raftConfiguration.broadcastCommit = false
         raftTransport = try GRPCRaftTransport(
             peers: addresses.filter { $0.key != configuration.nodeID }, logger: logger)
         driver = RaftDriver(

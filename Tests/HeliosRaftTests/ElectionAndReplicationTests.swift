@@ -61,4 +61,34 @@ struct ElectionAndReplicationTests {
         network.stabilize()
         #expect(network.appliedData(3) == (0..<20).map { "e\($0)" })
     }
+
+    @Test("without broadcastCommit, followers learn a commit with the next entries or heartbeat, not from a message of its own")
+    func lazyCommit() throws {
+        for broadcast in [true, false] {
+            var network = TestNetwork(voters: [1, 2, 3]) { $0.broadcastCommit = broadcast }
+            network.elect(1)
+            let messagesBefore = network.inFlight.count
+            try network.propose(1, "a")
+            network.stabilize()
+            #expect(messagesBefore == 0)
+            #expect(network.appliedData(1) == ["a"])
+            if broadcast {
+                #expect(network.appliedData(2) == ["a"] && network.appliedData(3) == ["a"])
+                continue
+            }
+            #expect(network.appliedData(2).isEmpty && network.appliedData(3).isEmpty, "no message only to say 'commit'")
+            try network.propose(1, "b")
+            network.stabilize()
+            #expect(network.appliedData(2) == ["a"] && network.appliedData(3) == ["a"], "the next entries carry the commit of 'a'")
+            network.tick(1)  // a heartbeat carries the commit of "b"
+            network.stabilize()
+            #expect(network.appliedData(2) == ["a", "b"] && network.appliedData(3) == ["a", "b"])
+            // A ReadIndex confirmation is a heartbeat: a follower's read sees everything committed.
+            try network.propose(1, "c")
+            network.stabilize()
+            network.nodes[2]!.readIndex(context: [7])
+            network.stabilize()
+            #expect(network.appliedData(2) == ["a", "b", "c"])
+        }
+    }
 }

@@ -158,7 +158,12 @@ extension Raft {
         tracker.progress[m.from] = progress
         if maybeCommit() {
             releasePendingReadIndex()
-            broadcastAppend()
+            if config.broadcastCommit {
+                broadcastAppend()
+            } else {
+                // Only followers that have entries to receive hear of the new commit index now.
+                for node in tracker.progress.keys.sorted() where node != id { _ = sendAppend(to: node, sendIfEmpty: false) }
+            }
         } else if m.from != id && progress.match < log.lastIndex {
             sendAppend(to: m.from)
         }

@@ -316,14 +316,15 @@ extension HeliosServerNode {
     func watchForBlockedEvaluations() async {
         for await change in stateMachine.changes.subscribe() {
             if isStopping { break }
+            // Only a leader acts on them (a new one rescans the state when its term begins), so a
+            // follower does not wake its leader loop for every applied entry.
+            guard leaderState.withLock({ $0.term != 0 }) else { continue }
             guard let event = change.event, change.refused == nil else {
                 if change.reset { noteCapacityChanged() }
                 continue
             }
             if let applied = change.applied, !applied.evaluations.isEmpty {
-                leaderState.withLock { state in
-                    if state.term != 0 { state.enqueue(applied.evaluations) }
-                }
+                leaderState.withLock { state in state.enqueue(applied.evaluations) }
                 wakeLeader()
             }
             switch event.kind {
