@@ -93,7 +93,8 @@ struct ClusterBenchmark: AsyncParsableCommand {
 
         guard failovers > 0 else { return }
         print("\nLeader failover: kill -9 the leader, then write to the survivors every 10 ms until one is "
-            + "acknowledged. Both use a 100 ms heartbeat and a 1 s election timeout (randomized up to 2 s).\n")
+            + "acknowledged. Both use a 100 ms heartbeat and a 1 s election timeout (randomized up to 2 s); Helios followers "
+            + "also campaign within a few ticks when the leader's Raft stream closes (docs/raft.md).\n")
         print("| system | failovers | min ms | median ms | max ms |")
         print("|---|---:|---:|---:|---:|")
         var heliosTimes: [Double] = []
