@@ -191,6 +191,27 @@ public final class HeliosServerNode: Sendable {
         wakeups.continuation.finish()
     }
 
+    /// Stops serving like ``shutdown()``, but a leader first hands leadership to its most up-to-date
+    /// voter (as etcd does on a graceful stop), so writes pause for one election round trip rather
+    /// than for the followers to notice. Gives up after `timeout` and stops anyway. Returns whether
+    /// leadership was handed over.
+    @discardableResult
+    public func shutdownGracefully(timeout: Duration = .seconds(2)) async -> Bool {
+        defer { shutdown() }
+        guard !isStopping, let status = driver.status, status.role == .leader else { return false }
+        let candidates = status.progress.filter { $0.key != status.id && status.configuration.voters.contains($0.key) }
+        guard let target = candidates.max(by: { ($0.value.match, $1.key) < ($1.value.match, $0.key) })?.key else { return false }
+        logger.info("handing leadership over before stopping", metadata: ["to": "\(target)", "term": "\(status.term)"])
+        driver.transferLeadership(to: target)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let now = driver.status, now.role != .leader || now.term != status.term { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        logger.warning("leadership was not handed over in time; stopping anyway", metadata: ["to": "\(target)"])
+        return false
+    }
+
     var isStopping: Bool { stopping.withLock { $0 } }
 
     /// Starts an election on this server now instead of at its election timeout (tests, tooling).

@@ -72,6 +72,22 @@ extension ServerTests {
             }
         }
 
+        /// As above, 30-60 s election timeouts: a leader stopped gracefully hands leadership over
+        /// before its streams close.
+        @Test func aLeaderStoppedGracefullyHandsLeadershipOver() async throws {
+            try await TestCluster.with(electionTicks: 600) { cluster in
+                let leader = try await cluster.waitForLeader()
+                let term = try await cluster.operators(leader).clusterInfo(.init()).term
+                _ = try await cluster.jobs(leader).register(.with { $0.spec = jobSpec("before") })
+                #expect(await cluster.stopGracefully(leader), "leadership handed over")
+                let newLeader = try await cluster.waitForLeader(excluding: [leader], timeout: .seconds(20))
+                #expect(try await cluster.operators(newLeader).clusterInfo(.init()).term == term + 1, "one election, no pre-vote failures")
+                _ = try await cluster.jobs(newLeader).register(.with { $0.spec = jobSpec("after") })
+                let listed = try await cluster.jobs(newLeader).list(.init())
+                #expect(Set(listed.jobs.map(\.id)) == ["before", "after"])
+            }
+        }
+
         @Test func leaderFailoverLosesNoAcknowledgedJob() async throws {
             try await TestCluster.with { cluster in
                 let leader = try await cluster.waitForLeader()

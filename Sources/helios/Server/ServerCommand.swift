@@ -124,7 +124,9 @@ struct ServerService: Service {
         try await withGracefulShutdownHandler {
             try await node.run()
         } onGracefulShutdown: {
-            node.shutdown()
+            // A leader hands over first (bounded), so the cluster does not wait for its followers
+            // to notice that it is gone.
+            Task { await node.shutdownGracefully() }
         }
     }
 }

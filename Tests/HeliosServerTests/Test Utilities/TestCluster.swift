@@ -87,6 +87,14 @@ final class TestCluster: Sendable {
         _ = try? await server.task.value
     }
 
+    /// Stops one server the way SIGTERM does (a leader hands over first); returns whether it did.
+    func stopGracefully(_ id: NodeID) async -> Bool {
+        guard let server = running.withLock({ $0.removeValue(forKey: id) }) else { return false }
+        let handedOver = await server.node.shutdownGracefully()
+        _ = try? await server.task.value
+        return handedOver
+    }
+
     /// Stops everything and deletes the data directories.
     func shutdown() async {
         for (client, run) in clients.withLock({ dict in defer { dict = [:] }; return Array(dict.values) }) {
