@@ -80,9 +80,9 @@ public struct RawNode {
     /// on it: it forgets the leader, so it no longer ignores vote requests as being within the
     /// leader's lease, and campaigns within a few ticks instead of a whole election timeout. The
     /// surviving voters go in id order, ``RaftConfiguration/connectionLossStaggerTicks`` apart, so
-    /// they do not split the vote. A false alarm
-    /// disrupts nothing: the pre-vote fails while the others still hear from the leader, and the
-    /// leader's next message makes this node its follower again. Ignored in any other case.
+    /// they do not split the vote. A false alarm disrupts nothing: the pre-vote fails while the
+    /// others still hear from the leader, and the leader's next message makes this node its
+    /// follower again. Ignored in any other case.
     public mutating func reportConnectionClosed(from node: NodeID) { raft.leaderConnectionClosed(node) }
 
     /// Reports that a peer could not be reached (it goes back to probing).

@@ -68,7 +68,7 @@ public final class RaftDriver: Sendable {
         var flushScheduled = false
     }
 
-    /// How long a background proposal may wait for another input to wake the loop (see
+    /// How long a background proposal may wait for an ordinary one to go out with (see
     /// ``propose(_:timeout:background:)``).
     let backgroundDelay: Duration
 

@@ -200,6 +200,7 @@ public final class HeliosServerNode: Sendable {
         defer { shutdown() }
         guard !isStopping, let status = driver.status, status.role == .leader else { return false }
         let candidates = status.progress.filter { $0.key != status.id && status.configuration.voters.contains($0.key) }
+        // The voter holding the most of the log (on a tie, the lowest id).
         guard let target = candidates.max(by: { ($0.value.match, $1.key) < ($1.value.match, $0.key) })?.key else { return false }
         logger.info("handing leadership over before stopping", metadata: ["to": "\(target)", "term": "\(status.term)"])
         driver.transferLeadership(to: target)
