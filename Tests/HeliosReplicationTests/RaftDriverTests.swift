@@ -82,6 +82,17 @@ final class DriverCluster: @unchecked Sendable {
         directory.remove()
     }
 
+    /// Runs `body`, then stops every node and deletes the directories, whatever happens.
+    func run(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await stopAll()
+            throw error
+        }
+        await stopAll()
+    }
+
     /// Waits (bounded) until some running node leads; returns it.
     func leader(within: Duration = .seconds(10)) async throws -> NodeID {
         let deadline = ContinuousClock.now + within
@@ -122,7 +133,7 @@ struct RaftDriverTests {
     @Test("a 3-node cluster elects a leader, replicates, survives a restart and a leader failover")
     func cluster() async throws {
         let cluster = try DriverCluster()
-        do {
+        try await cluster.run {
             for id: NodeID in [1, 2, 3] { try await cluster.start(id, bootstrap: true) }
             var acknowledged: [String] = []
             for i in 0..<20 {
@@ -159,18 +170,14 @@ struct RaftDriverTests {
             let index = try await cluster.drivers[reader]!.readBarrier()
             #expect(index > 0)
             #expect(cluster.machines[reader]!.values == acknowledged)
-        } catch {
-            await cluster.stopAll()
-            throw error
         }
-        await cluster.stopAll()
     }
 
     @Test("the driver compacts on its own, and a follower that fell behind the compaction gets a snapshot")
     func automaticCompaction() async throws {
         let cluster = try DriverCluster()
         cluster.compaction = RaftDriver.CompactionPolicy(everyEntries: 50, retainEntries: 5)
-        do {
+        try await cluster.run {
             for id: NodeID in [1, 2, 3] { try await cluster.start(id, bootstrap: true) }
             var acknowledged: [String] = []
             let leader = try await cluster.leader()
@@ -192,11 +199,7 @@ struct RaftDriverTests {
             // The stopped node is far behind the compacted logs: it catches up through InstallSnapshot.
             try await cluster.start(lagging, bootstrap: false)
             try await cluster.waitUntil(lagging, applied: acknowledged)
-        } catch {
-            await cluster.stopAll()
-            throw error
         }
-        await cluster.stopAll()
     }
 
     @Test("background proposals commit with no other input to wake the loop, and in one Ready with a client's write")
@@ -207,7 +210,7 @@ struct RaftDriverTests {
         // which waits a whole second here.
         cluster.tickInterval = .seconds(60)
         cluster.backgroundDelay = .seconds(1)
-        do {
+        try await cluster.run {
             for id: NodeID in [1, 2, 3] { try await cluster.start(id, bootstrap: true) }
             // (A campaign waits until the bootstrap configuration is applied: ask until it is.)
             for _ in 0..<200 where cluster.drivers[1]!.status?.role != .leader {
@@ -258,17 +261,13 @@ struct RaftDriverTests {
             #expect(held + 1 == client)
             let after = cluster.storages[1]!.log.statistics
             #expect(after.appends == before.appends + 1 && after.entries == before.entries + 2, "\(before) -> \(after)")
-        } catch {
-            await cluster.stopAll()
-            throw error
         }
-        await cluster.stopAll()
     }
 
     @Test("proposals on a follower fail at once with the leader's id")
     func notLeader() async throws {
         let cluster = try DriverCluster()
-        do {
+        try await cluster.run {
             for id: NodeID in [1, 2, 3] { try await cluster.start(id, bootstrap: true) }
             let leader = try await cluster.leader()
             _ = try await cluster.propose("x")  // the followers now know the leader
@@ -279,18 +278,14 @@ struct RaftDriverTests {
             } catch let error as ProposalError {
                 #expect(error == .notLeader(leader: leader))
             }
-        } catch {
-            await cluster.stopAll()
-            throw error
         }
-        await cluster.stopAll()
     }
 
     @Test("a node whose disk fails (ENOSPC on fdatasync) stops: its waiters fail, the others go on, a restart catches up")
     func diskFailure() async throws {
         let cluster = try DriverCluster()
         let disk = FaultInjectingFileSystem()
-        do {
+        try await cluster.run {
             try await cluster.start(1, bootstrap: true, fileSystem: disk)
             for id: NodeID in [2, 3] { try await cluster.start(id, bootstrap: true) }
             // Node 1 leads, so the failure hits the leader with proposals in flight.
@@ -326,17 +321,13 @@ struct RaftDriverTests {
             let expected = cluster.machines[2]!.values
             #expect(expected.contains("before") && expected.contains("after"))
             try await cluster.waitUntil(1, applied: expected)
-        } catch {
-            await cluster.stopAll()
-            throw error
         }
-        await cluster.stopAll()
     }
 
     @Test("a follower applying a long backlog keeps answering its leader between Readies (no lost quorum, no new term)")
     func backlogKeepsFollowerResponsive() async throws {
         let cluster = try DriverCluster()
-        do {
+        try await cluster.run {
             // 300 ms election timeout; 8 KiB of committed entries per Ready; 1 KiB entries.
             cluster.electionTicks = 30
             cluster.maxApplyingBytes = 8 << 10
@@ -372,11 +363,7 @@ struct RaftDriverTests {
             }
             _ = try? await write.value
             #expect(written, "the follower applied \(cluster.machines[follower]!.values.count) of 501 entries within 20 s")
-        } catch {
-            await cluster.stopAll()
-            throw error
         }
-        await cluster.stopAll()
     }
 
     @Test("bootstrapping a data directory that already holds a cluster is refused")
