@@ -62,7 +62,7 @@ struct DecodedRecords: Equatable {
     }
 
     /// Appends a job record kept in its encoding, which `SnapshotRecordDecoder.validateJobRecord`
-    /// accepted (the bytes are copied).
+    /// accepted (as a range of ``source`` when they lie in it, else a copy).
     mutating func append(encodedJobRecord bytes: UnsafeRawBufferPointer) {
         kinds.append(.job)
         jobs.append(StoredJob(validated: bytes, kept: kept(bytes)))
@@ -79,7 +79,7 @@ struct DecodedRecords: Equatable {
     }
 
     /// Appends an evaluation kept in its encoding, which `SnapshotRecordDecoder.validateEvaluation`
-    /// accepted.
+    /// accepted (as a range of ``source`` when they lie in it, else a copy).
     mutating func append(encodedEvaluation bytes: UnsafeRawBufferPointer) {
         kinds.append(.evaluation)
         evaluations.append(StoredEvaluation(validated: bytes, kept: kept(bytes)))
@@ -91,7 +91,7 @@ struct DecodedRecords: Equatable {
     }
 
     /// Appends an allocation kept in its encoding, which `SnapshotRecordDecoder.validateAllocation`
-    /// accepted (the bytes are copied).
+    /// accepted (as a range of ``source`` when they lie in it, else a copy).
     mutating func append(encodedAllocation bytes: UnsafeRawBufferPointer) {
         kinds.append(.allocation)
         allocations.append(StoredAllocation(validated: bytes, kept: kept(bytes)))
