@@ -92,7 +92,7 @@ public final class RaftDriver: Sendable {
     public init(
         configuration: RaftConfiguration, storage: SegmentedRaftStorage, transport: any RaftTransport,
         stateMachine: any RaftStateMachine, tickInterval: Duration = .milliseconds(100),
-        compaction: CompactionPolicy? = CompactionPolicy(), backgroundDelay: Duration = .milliseconds(5),
+        compaction: CompactionPolicy? = CompactionPolicy(), backgroundDelay: Duration = .milliseconds(25),
         logger: Logger = Logger(label: "helios.raft")
     ) {
         id = configuration.id
@@ -120,7 +120,7 @@ public final class RaftDriver: Sendable {
     /// Proposes `data`; returns its index once it is committed and applied here.
     ///
     /// A `background` proposal (work the server starts itself, such as the scheduler's plans and
-    /// evaluation updates) waits, at most `backgroundDelay` (5 ms by default), for the next
+    /// evaluation updates) waits, at most `backgroundDelay` (25 ms by default), for the next
     /// ordinary proposal and goes into the same Ready, just before it: it then costs no fsync and
     /// no replication round of its own. Messages, ticks and reads do not release it.
     public func propose(_ data: [UInt8], timeout: Duration = .seconds(5), background: Bool = false) async throws -> UInt64 {
