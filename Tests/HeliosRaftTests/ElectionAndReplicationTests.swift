@@ -91,4 +91,36 @@ struct ElectionAndReplicationTests {
             #expect(network.appliedData(2) == ["a", "b", "c"])
         }
     }
+
+    @Test("an acknowledgement from a follower whose entries are all in flight makes no empty append; a follower flow control held back gets what waited")
+    func noEmptyAppendWhilePipelined() throws {
+        for window in [256, 1] {
+            var network = TestNetwork(voters: [1, 2, 3]) {
+                $0.broadcastCommit = false
+                $0.maxInflightMessages = window
+            }
+            network.elect(1)
+            try network.propose(1, "a")
+            network.processReady()  // the leader sends "a"
+            network.deliver()
+            network.processReady()  // the followers persist "a" and acknowledge it
+            let acknowledgements = network.inFlight
+            network.inFlight = []
+            try network.propose(1, "b")
+            network.processReady()  // "b" goes out behind "a" (or waits: the window holds one)
+            let appendsOfB = network.inFlight.filter { $0.type == .appendEntries && !$0.entries.isEmpty }
+            #expect(appendsOfB.count == (window == 1 ? 0 : 2))
+            network.inFlight = acknowledgements
+            network.deliver()
+            network.processReady()
+            let sent = network.inFlight.filter { $0.type == .appendEntries }
+            #expect(!sent.contains { $0.entries.isEmpty }, "an empty append only costs a follower a round: \(sent)")
+            #expect(sent.count == (window == 1 ? 2 : 0), "with a window of one, the acknowledgement releases \"b\"")
+            network.inFlight += appendsOfB
+            network.stabilize()
+            network.tick(1)  // a heartbeat carries the last commit index
+            network.stabilize()
+            for node: NodeID in [1, 2, 3] { #expect(network.appliedData(node) == ["a", "b"]) }
+        }
+    }
 }

@@ -131,6 +131,7 @@ extension Raft {
             }
             return
         }
+        let wasPaused = progress.isPaused
         let updated = progress.maybeUpdate(m.index)
         if progress.state == .snapshot, let pending = progress.pendingSnapshot, progress.match >= pending.metadata.index {
             // The follower already holds everything the snapshot would give it.
@@ -164,7 +165,10 @@ extension Raft {
                 // Only followers that have entries to receive hear of the new commit index now.
                 for node in tracker.progress.keys.sorted() where node != id { _ = sendAppend(to: node, sendIfEmpty: false) }
             }
-        } else if m.from != id && progress.match < log.lastIndex {
+        } else if m.from != id && wasPaused {
+            // Flow control had held this follower back: what waited goes now, and even an empty
+            // append brings it the commit index it missed (as etcd-io/raft). A follower that was not
+            // paused already has everything in flight: an empty append would only cost it a round.
             sendAppend(to: m.from)
         }
         if m.from != id {
