@@ -57,6 +57,30 @@ struct ConnectionClosedTests {
         #expect(network.appliedData(2) == ["only on 1 and 3"], "the committed entry survives")
     }
 
+    @Test("a survivor whose pre-vote the other ignored (it had not yet seen the connection close) tries again a stagger round later")
+    func retryAfterIgnoredPreVote() throws {
+        var network = Self.network()
+        network.elect(3)
+        network.cut = [[3, 2]]  // node 2 misses the last entry: only node 1 can win
+        try network.propose(3, "only on 3 and 1")
+        network.stabilize()
+        network.isolate(3)
+        network.nodes[1]!.reportConnectionClosed(from: 3)
+        Self.tickRound(&network, skipping: [3])
+        #expect(network.status(1).role == .preCandidate, "node 2 still counts node 3's lease and ignores the pre-vote")
+        network.nodes[2]!.reportConnectionClosed(from: 3)
+        var rounds = 1
+        while network.status(1).role != .leader && rounds < 20 {
+            Self.tickRound(&network, skipping: [3])
+            rounds += 1
+        }
+        #expect(network.status(1).role == .leader)
+        #expect(rounds == 7, "the retry comes one stagger round (2 survivors x 3 ticks) after the first try, not after an election timeout")
+        #expect(network.status(2).leader == 1)
+        network.stabilize()
+        #expect(network.appliedData(2) == ["only on 3 and 1"], "the committed entry survives")
+    }
+
     @Test("a follower whose own connection broke while the leader lives disrupts nothing")
     func falseAlarm() {
         var network = Self.network()

@@ -34,6 +34,10 @@ final class Raft {
     var electionElapsed = 0
     var heartbeatElapsed = 0
     var randomizedElectionTimeout = 0
+    /// Quick retries left for a campaign started because the leader's connection closed, and the
+    /// ticks between them (see ``leaderConnectionClosed(_:)``).
+    var connectionLossRetries = 0
+    var connectionLossRetryTicks = 0
     var random: SplitMix64
     /// A leadership transfer in progress, if any.
     var leadTransferee: NodeID = 0
@@ -173,13 +177,24 @@ final class Raft {
         // The first survivor campaigns on its next tick, the next one `connectionLossStaggerTicks`
         // later, and so on (unless the election timer is closer already).
         electionElapsed = max(electionElapsed, randomizedElectionTimeout - 1 - rank * config.connectionLossStaggerTicks)
+        // Another survivor may not have seen the connection close yet: it still counts the old
+        // leader's lease and ignores this node's pre-vote. Such a campaign is tried again a whole
+        // stagger round later (the survivors keep their order and never campaign on the same tick),
+        // twice, instead of after a whole election timeout.
+        connectionLossRetries = 2
+        connectionLossRetryTicks = survivors.count * config.connectionLossStaggerTicks
     }
 
     private func tickElection() {
+        if leader != 0 { connectionLossRetries = 0 }
         electionElapsed += 1
         if isPromotable && electionElapsed >= randomizedElectionTimeout {
             electionElapsed = 0
             campaignIfAllowed()
+            if connectionLossRetries > 0 && role != .leader {
+                connectionLossRetries -= 1
+                electionElapsed = max(0, randomizedElectionTimeout - connectionLossRetryTicks)
+            }
         }
     }
 
