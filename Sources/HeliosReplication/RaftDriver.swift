@@ -236,7 +236,7 @@ public final class RaftDriver: Sendable {
                 inbox.items = []
                 return items
             }
-            for input in batch { handle(input, &loop) }
+            handle(batch, &loop)
             do {
                 try await processReadies(&loop)
             } catch {
@@ -292,15 +292,56 @@ public final class RaftDriver: Sendable {
         var lastSnapshot: UInt64 = 0
         var pendingCompactions: [CheckedContinuation<UInt64, any Error>] = []
         /// Background proposals waiting for a client's proposal (or their timer) to go out with.
-        var heldBackground: [(data: [UInt8], deadline: ContinuousClock.Instant, continuation: CheckedContinuation<UInt64, any Error>)] = []
+        var heldBackground: [Proposal] = []
         /// Callers waiting for the compaction that is running in the background.
         var compactionWaiters: [CheckedContinuation<UInt64, any Error>] = []
         var compacting = false
         var compaction: Task<(any Error)?, Never>?
 
+        typealias Proposal = (data: [UInt8], deadline: ContinuousClock.Instant, continuation: CheckedContinuation<UInt64, any Error>)
+
         struct Waiter {
             var deadline: ContinuousClock.Instant
             var continuation: CheckedContinuation<UInt64, any Error>
+        }
+    }
+
+    /// Handles a batch of inputs in order; consecutive proposals (after the held background ones)
+    /// go to Raft as one batch: one append per follower for all of them instead of one each.
+    private func handle(_ batch: [Input], _ loop: inout Loop) {
+        var proposals: [Loop.Proposal] = []
+        for input in batch {
+            if case .propose(let data, let deadline, let continuation) = input {
+                if proposals.isEmpty {
+                    proposals = loop.heldBackground  // first: they were queued before this one
+                    loop.heldBackground = []
+                }
+                proposals.append((data, deadline, continuation))
+                continue
+            }
+            if !proposals.isEmpty {
+                propose(proposals, &loop)
+                proposals = []
+            }
+            handle(input, &loop)
+        }
+        if !proposals.isEmpty { propose(proposals, &loop) }
+    }
+
+    /// Proposes `proposals` as one batch. If Raft refuses the batch for its size, each is proposed
+    /// alone, so as many go in as would have one by one.
+    private func propose(_ proposals: [Loop.Proposal], _ loop: inout Loop) {
+        let first = loop.nextRequest + 1
+        loop.nextRequest += UInt64(proposals.count)
+        do {
+            _ = try loop.core.propose(batch: proposals.enumerated().map { ($1.data, first + UInt64($0)) })
+            for (offset, proposal) in proposals.enumerated() {
+                loop.proposals[first + UInt64(offset)] = Loop.Waiter(deadline: proposal.deadline, continuation: proposal.continuation)
+            }
+        } catch .tooManyUncommittedEntries where proposals.count > 1 {
+            for proposal in proposals { handle(.propose(proposal.data, proposal.deadline, proposal.continuation), &loop) }
+        } catch {
+            for proposal in proposals { proposal.continuation.resume(throwing: Self.proposalError(error)) }
         }
     }
 
@@ -371,7 +412,7 @@ public final class RaftDriver: Sendable {
         guard !loop.heldBackground.isEmpty else { return }
         let held = loop.heldBackground
         loop.heldBackground = []
-        for proposal in held { handle(.propose(proposal.data, proposal.deadline, proposal.continuation), &loop) }
+        propose(held, &loop)
     }
 
     private static func proposalError(_ error: RaftError) -> ProposalError {

@@ -26,6 +26,20 @@ final class RecordingStateMachine: RaftStateMachine {
     var values: [String] { applied.withLock { $0 } }
 }
 
+/// Counts the appends that carry entries, then hands every message to the real transport.
+final class CountingTransport: RaftTransport {
+    let inner: any RaftTransport
+    let appendsWithEntries = Mutex(0)
+
+    init(_ inner: any RaftTransport) { self.inner = inner }
+
+    func send(_ messages: [Message]) {
+        let appends = messages.filter { $0.type == .appendEntries && !$0.entries.isEmpty }.count
+        appendsWithEntries.withLock { $0 += appends }
+        inner.send(messages)
+    }
+}
+
 /// Three drivers on real segmented logs in temporary directories, over the in-memory transport.
 final class DriverCluster: @unchecked Sendable {
     let directory: TemporaryDirectory
@@ -45,6 +59,7 @@ final class DriverCluster: @unchecked Sendable {
     var tickInterval: Duration = .milliseconds(10)
     var backgroundDelay: Duration = .milliseconds(5)
     var storages: [NodeID: SegmentedRaftStorage] = [:]
+    var transports: [NodeID: CountingTransport] = [:]
 
     func start(_ id: NodeID, bootstrap: Bool, fileSystem: any FileSystem = PosixFileSystem()) async throws {
         var logConfiguration = LogConfiguration()
@@ -58,8 +73,10 @@ final class DriverCluster: @unchecked Sendable {
         configuration.electionTicks = electionTicks
         if let maxApplyingBytes { configuration.maxApplyingBytes = maxApplyingBytes }
         let machine = RecordingStateMachine()
+        let transport = CountingTransport(network.transport(for: id))
+        transports[id] = transport
         let driver = RaftDriver(
-            configuration: configuration, storage: storage, transport: network.transport(for: id), stateMachine: machine,
+            configuration: configuration, storage: storage, transport: transport, stateMachine: machine,
             tickInterval: tickInterval, compaction: compaction, backgroundDelay: backgroundDelay,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         drivers[id] = driver
@@ -202,7 +219,7 @@ struct RaftDriverTests {
         }
     }
 
-    @Test("background proposals commit with no other input to wake the loop, and in one Ready with a client's write")
+    @Test("background proposals commit with no other input to wake the loop, and in one Ready and one append per follower with a client's write")
     func backgroundProposals() async throws {
         let cluster = try DriverCluster()
         // No tick within the test (the first comes after a minute), so no heartbeat either: a
@@ -250,10 +267,11 @@ struct RaftDriverTests {
             #expect(indexes.values.allSatisfy { $0 > alone })
             let ordered = indexes.sorted { $0.value < $1.value }.map(\.key)
             for id: NodeID in [1, 2, 3] { try await cluster.waitUntil(id, applied: ["first", "alone"] + ordered) }
-            // A held background proposal goes out with the next client write: one append, one
-            // fdatasync for both on the leader.
+            // A held background proposal goes out with the next client write: one fdatasync for
+            // both on the leader, one append to each follower.
             try await Task.sleep(for: .seconds(1.2))  // the interleaved ones' timer has rung
             let before = cluster.storages[1]!.log.statistics
+            let appendsBefore = cluster.transports[1]!.appendsWithEntries.withLock { $0 }
             async let background = leader.propose(Array("held".utf8), background: true)
             try await Task.sleep(for: .milliseconds(50))
             let client = try await leader.propose(Array("client".utf8))
@@ -261,6 +279,7 @@ struct RaftDriverTests {
             #expect(held + 1 == client)
             let after = cluster.storages[1]!.log.statistics
             #expect(after.appends == before.appends + 1 && after.entries == before.entries + 2, "\(before) -> \(after)")
+            #expect(cluster.transports[1]!.appendsWithEntries.withLock { $0 } == appendsBefore + 2, "one append per follower for both")
         }
     }
 
