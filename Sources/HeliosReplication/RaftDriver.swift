@@ -339,7 +339,7 @@ public final class RaftDriver: Sendable {
                 loop.proposals[first + UInt64(offset)] = Loop.Waiter(deadline: proposal.deadline, continuation: proposal.continuation)
             }
         } catch .tooManyUncommittedEntries where proposals.count > 1 {
-            for proposal in proposals { handle(.propose(proposal.data, proposal.deadline, proposal.continuation), &loop) }
+            for proposal in proposals { propose([proposal], &loop) }
         } catch {
             for proposal in proposals { proposal.continuation.resume(throwing: Self.proposalError(error)) }
         }
@@ -375,15 +375,8 @@ public final class RaftDriver: Sendable {
             loop.heldBackground.append((data, deadline, continuation))
         case .flushBackground:
             proposeHeld(&loop)
-        case .propose(let data, let deadline, let continuation):
-            proposeHeld(&loop)  // first: they were queued before this one
-            loop.nextRequest += 1
-            do {
-                _ = try loop.core.propose(data, id: loop.nextRequest)
-                loop.proposals[loop.nextRequest] = Loop.Waiter(deadline: deadline, continuation: continuation)
-            } catch {
-                continuation.resume(throwing: Self.proposalError(error))
-            }
+        case .propose:
+            break  // gathered into batches by handle(_:_:) for a whole batch of inputs
         case .configurationChange(let change, let deadline, let continuation):
             loop.nextRequest += 1
             do {

@@ -34,10 +34,9 @@ final class Raft {
     var electionElapsed = 0
     var heartbeatElapsed = 0
     var randomizedElectionTimeout = 0
-    /// Quick retries left for a campaign started because the leader's connection closed, and the
-    /// ticks between them (see ``leaderConnectionClosed(_:)``).
+    /// Quick retries left for a campaign started because the leader's connection closed (see
+    /// ``leaderConnectionClosed(_:)``).
     var connectionLossRetries = 0
-    var connectionLossRetryTicks = 0
     var random: SplitMix64
     /// A leadership transfer in progress, if any.
     var leadTransferee: NodeID = 0
@@ -182,7 +181,6 @@ final class Raft {
         // stagger round later (the survivors keep their order and never campaign on the same tick),
         // twice, instead of after a whole election timeout.
         connectionLossRetries = 2
-        connectionLossRetryTicks = survivors.count * config.connectionLossStaggerTicks
     }
 
     private func tickElection() {
@@ -193,7 +191,8 @@ final class Raft {
             campaignIfAllowed()
             if connectionLossRetries > 0 && role != .leader {
                 connectionLossRetries -= 1
-                electionElapsed = max(0, randomizedElectionTimeout - connectionLossRetryTicks)
+                let survivors = tracker.configuration.voters.count - 1
+                electionElapsed = max(0, randomizedElectionTimeout - survivors * config.connectionLossStaggerTicks)
             }
         }
     }
