@@ -29,6 +29,8 @@ struct ClusterBenchmark: AsyncParsableCommand {
     @Option(help: "Warm-up seconds before each measurement.") var warmup: Double = 1
     @Option(help: "Leader kills per system.") var failovers = 3
     @Option(help: "Rounds per concurrency level, alternating Helios and etcd.") var rounds = 3
+    @Flag(inversion: .prefixedNo, help: "Also measure stale job reads per round (no Raft, no disk): what the gRPC stack alone allows.")
+    var floor = true
 
     func run() async throws {
         let heliosPath = helios ?? (URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/helios")
@@ -57,9 +59,16 @@ struct ClusterBenchmark: AsyncParsableCommand {
         print("| concurrency | Helios registrations/s | p50 ms | p99 ms | etcd puts/s | p50 ms | p99 ms | Helios / etcd | per round |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         let value = Data(repeating: 0x61, count: 256)
+        let measureFloor = floor
+        if measureFloor {
+            let leader = try await heliosCluster.waitUntilAllAgree()
+            _ = try await Helios_V1_Jobs.Client(wrapping: heliosCluster.clients[leader]!).register(.with { $0.spec = benchSpec("floor-probe") })
+        }
+        var floorRows: [String] = []
         for level in concurrency {
             var heliosResults: [LoadGenerator.Result] = []
             var etcdResults: [LoadGenerator.Result] = []
+            var floorResults: [LoadGenerator.Result] = []
             // This VM's speed drifts by tens of percent within minutes: adjacent Helios and etcd runs
             // see the same machine, so each round gives one ratio.
             for round in 0..<rounds {
@@ -76,19 +85,43 @@ struct ClusterBenchmark: AsyncParsableCommand {
                         $0.value = value
                     })
                 })
+                if measureFloor {
+                    let leader = try await heliosCluster.waitUntilAllAgree()
+                    let jobs = Helios_V1_Jobs.Client(wrapping: heliosCluster.clients[leader]!)
+                    floorResults.append(try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { _, _ in
+                        _ = try await jobs.get(.with {
+                            $0.jobID = "floor-probe"
+                            $0.read = .with { $0.stale = true }
+                        })
+                    })
+                }
+            }
+            if measureFloor {
+                let ratios = zip(floorResults, etcdResults).map { $0.throughput / max($1.throughput, 1) }
+                floorRows.append("| \(level) | \(fixed(median(floorResults.map(\.throughput)), 0)) | \(fixed(median(floorResults.map(\.p50)), 2)) | "
+                    + "\(fixed(median(floorResults.map(\.p99)), 2)) | \(fixed(median(ratios), 2))x |")
             }
             let ratios = zip(heliosResults, etcdResults).map { $0.throughput / max($1.throughput, 1) }
             print("| \(level) | \(fixed(median(heliosResults.map(\.throughput)), 0)) | \(fixed(median(heliosResults.map(\.p50)), 2)) | "
                 + "\(fixed(median(heliosResults.map(\.p99)), 2)) | \(fixed(median(etcdResults.map(\.throughput)), 0)) | "
                 + "\(fixed(median(etcdResults.map(\.p50)), 2)) | \(fixed(median(etcdResults.map(\.p99)), 2)) | \(fixed(median(ratios), 2))x | "
                 + ratios.map { fixed($0, 2) }.joined(separator: ", ") + " |")
-            for (name, results) in [("Helios", heliosResults), ("etcd", etcdResults)] {
+            for (name, results) in [("Helios", heliosResults), ("etcd", etcdResults), ("Helios stale reads", floorResults)] {
                 let errors = results.map(\.errors).reduce(0, +)
                 guard errors > 0 else { continue }
                 let first = results.compactMap(\.firstError).first ?? "?"
                 FileHandle.standardError.write("\(name) at concurrency \(level): \(errors) errors, first: \(first)\n".data(using: .utf8)!)
             }
             fflush(nil)
+        }
+
+        if measureFloor {
+            print("\nThe gRPC stack alone: stale job reads (`Jobs.Get` with `stale`, served from the leader's memory: no Raft, "
+                + "no disk) with the same load generator, right after each round's etcd puts. The ratio is reads per second over "
+                + "etcd's durable puts per second in the same round: a bound on what Helios writes can reach on this stack.\n")
+            print("| concurrency | Helios stale reads/s | p50 ms | p99 ms | reads / etcd puts |")
+            print("|---:|---:|---:|---:|---:|")
+            for row in floorRows { print(row) }
         }
 
         guard failovers > 0 else { return }

@@ -13,10 +13,13 @@ import Synchronization
 final class ProjectionStateMachine: RaftStateMachine, Sendable {
     struct Inner {
         var state = ClusterState()
-        /// Recent outcomes by index (for the proposer to report refusals).
-        var outcomes: [UInt64: AppliedChange] = [:]
-        var oldestOutcome: UInt64 = 0
+        /// The outcomes of the last ``outcomeCapacity`` entries, at `index % outcomeCapacity` (for
+        /// the proposer to report refusals; it asks right after its entry applied).
+        var outcomes = [AppliedChange?](repeating: nil, count: ProjectionStateMachine.outcomeCapacity)
     }
+
+    /// How many recent outcomes are kept: a ring, so remembering one costs no hashing and no pruning.
+    static let outcomeCapacity = 16_384
 
     private let inner = Mutex(Inner())
     let changes = StateChanges()
@@ -33,34 +36,34 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
 
     /// The outcome of the entry at `index`, if still remembered.
     func outcome(at index: UInt64) -> AppliedChange? {
-        inner.withLock { $0.outcomes[index] }
+        inner.withLock { inner in
+            guard let change = inner.outcomes[Int(index % UInt64(Self.outcomeCapacity))], change.index == index else { return nil }
+            return change
+        }
     }
 
     func apply(_ entry: Entry) {
         var change = AppliedChange(index: entry.index)
         if entry.kind == .normal && !entry.data.isEmpty {
             do {
-                let event = try Event(serializedBytes: entry.data)
-                change.event = event
-                let result = inner.withLock { $0.state.apply(event, at: entry.index) }
-                switch result {
-                case .success(let applied): change.applied = applied
-                case .failure(let refusal): change.refused = refusal
-                }
+                change.event = try Event(serializedBytes: entry.data)
             } catch {
                 // Every node refuses the same undecodable bytes the same way.
                 change.refused = EventRejection("entry \(entry.index)", "payload is not a Helios event: \(error)")
-                inner.withLock { $0.state.advance(to: entry.index) }
             }
-        } else {
-            inner.withLock { $0.state.advance(to: entry.index) }
         }
-        inner.withLock { inner in
-            inner.outcomes[entry.index] = change
-            if inner.outcomes.count > 20_000 {
-                let cutoff = entry.index - 10_000
-                inner.outcomes = inner.outcomes.filter { $0.key > cutoff }
+        // One lock round per entry: the state change and its outcome.
+        change = inner.withLock { inner in
+            if let event = change.event {
+                switch inner.state.apply(event, at: entry.index) {
+                case .success(let applied): change.applied = applied
+                case .failure(let refusal): change.refused = refusal
+                }
+            } else {
+                inner.state.advance(to: entry.index)
             }
+            inner.outcomes[Int(entry.index % UInt64(Self.outcomeCapacity))] = change
+            return change
         }
         changes.publish(change)
     }
@@ -70,7 +73,7 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
             let loaded = try SnapshotReader.read(bytes: snapshot.data, name: "snapshot \(snapshot.metadata.index)")
             inner.withLock {
                 $0.state = loaded.state
-                $0.outcomes = [:]
+                $0.outcomes = [AppliedChange?](repeating: nil, count: Self.outcomeCapacity)
             }
             changes.publish(AppliedChange(index: snapshot.metadata.index, reset: true))
             logger.info("state restored from a snapshot", metadata: ["index": "\(snapshot.metadata.index)"])
