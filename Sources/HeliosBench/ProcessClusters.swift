@@ -128,6 +128,27 @@ final class HeliosProcessCluster: FailoverCluster {
         return leader
     }
 
+    /// Waits until the cluster has no work left: the leader's applied index has stayed put for
+    /// `quiet` (a registration is acknowledged before its evaluation is planned and completed, so the
+    /// leader may still be working through evaluations). Returns the seconds until the last change.
+    func waitUntilIdle(leader: UInt64, quiet: Duration = .milliseconds(600), limit: Duration = .seconds(180)) async throws -> Double {
+        let operations = Helios_V1_Operator.Client(wrapping: clients[leader]!)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var lastChange = start
+        var lastIndex: UInt64?
+        while clock.now - lastChange < quiet {
+            guard clock.now - start < limit else { throw BenchmarkError("helios-\(leader) was still applying entries \(limit) after the round") }
+            let index = try await operations.clusterInfo(.init(), options: callOptions(timeout: .seconds(1))).appliedIndex
+            if index != lastIndex {
+                if lastIndex != nil { lastChange = clock.now }
+                lastIndex = index
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return Double((lastChange - start).components.attoseconds) / 1e18 + Double((lastChange - start).components.seconds)
+    }
+
     func write(via id: UInt64, key: String) async throws {
         _ = try await Helios_V1_Jobs.Client(wrapping: clients[id]!).register(
             .with { $0.spec = benchSpec(key) }, options: callOptions(timeout: .milliseconds(500)))

@@ -33,6 +33,8 @@ public final class HeliosServerNode: Sendable {
     /// node and its services do not keep each other alive.
     private let serverHolder = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
     let leaderState = Mutex(LeaderState())
+    /// Turns for committing plans that change allocations (``concurrentPlans``).
+    let planSlots = AsyncSemaphore(permits: HeliosServerNode.concurrentPlans)
     let stopping = Mutex(false)
     /// The peer addresses the connections currently point at.
     let knownPeers: Mutex<[NodeID: String]>

@@ -12,9 +12,15 @@ import Synchronization
 /// evaluations another chance when capacity appears. Every decision is committed through Raft; a
 /// server that loses leadership simply stops, and the next leader finds the pending work in the state.
 extension HeliosServerNode {
-    /// How many evaluations (of different jobs) are planned at once. Plans made concurrently may
-    /// collide on a node's capacity; the plan applier refuses what no longer fits and a retry follows.
-    static let concurrentEvaluations = 16
+    /// How many evaluations (of different jobs) are processed at once. Most need no placement change
+    /// (nothing to do, or blocked for capacity) and only commit their completion, so many can be in
+    /// flight: with fewer than the writes in flight, evaluations fall behind the registrations.
+    static let concurrentEvaluations = 256
+
+    /// How many plans that place or stop allocations are committed at once. Plans made concurrently
+    /// may collide on a node's capacity (bin-packing picks the same node for all of them); the plan
+    /// applier refuses what no longer fits and a retry follows, so these stay few.
+    static let concurrentPlans = 16
 
     /// Runs until the node stops; does work only while this server leads.
     func runLeaderDuties() async {
@@ -205,33 +211,36 @@ extension HeliosServerNode {
     /// evaluation when allocations could not be placed, delayed reschedules.
     func process(_ evaluation: Evaluation) async {
         let now = Self.nowMilliseconds()
-        // Plan under the state's lock: holding a copy of the state across the awaits below would make
-        // the next apply copy every table (copy-on-write), which costs O(state) per evaluation.
-        let planned = stateMachine.read { state -> (plan: SchedulerPlan, appliedIndex: UInt64, alreadyBlocked: Bool)? in
-            guard state.evaluations[evaluation.id]?.status == .pending else { return nil }
-            let plan = Scheduler(now: now, makeID: Self.newID).plan(for: evaluation, in: state)
-            let blocked = !plan.failures.isEmpty && state.evaluations(ofJob: evaluation.jobID).contains { $0.status == .blocked }
-            return (plan, state.appliedIndex, blocked)
-        }
-        guard let (plan, appliedIndex, alreadyBlocked) = planned else { return }
+        guard var (plan, appliedIndex, alreadyBlocked) = self.plan(evaluation, now: now) else { return }
         var refused: [String] = []
         var placedCount = 0
         if !plan.isEmpty {
-            let event = Event.with {
-                $0.timeMs = now
-                $0.allocationsPlanned = plan.event(plannedAtIndex: appliedIndex)
-            }
-            do {
-                let outcome = try await propose(event, background: true)
-                if let whole = outcome.refused {
-                    refused = [whole]
-                } else {
-                    refused = outcome.rejectedItems
-                    placedCount = outcome.placed.count
+            if await planSlots.acquire() {
+                // Other plans committed while this one waited for its turn: plan again on their result.
+                guard let again = self.plan(evaluation, now: now) else {
+                    planSlots.release()
+                    return
                 }
-            } catch {
-                logger.info("plan did not commit; the evaluation stays pending", metadata: ["evaluation": "\(evaluation.id)", "error": "\(error)"])
-                return
+                (plan, appliedIndex, alreadyBlocked) = again
+            }
+            defer { planSlots.release() }
+            if !plan.isEmpty {
+                let event = Event.with {
+                    $0.timeMs = now
+                    $0.allocationsPlanned = plan.event(plannedAtIndex: appliedIndex)
+                }
+                do {
+                    let outcome = try await propose(event, background: true)
+                    if let whole = outcome.refused {
+                        refused = [whole]
+                    } else {
+                        refused = outcome.rejectedItems
+                        placedCount = outcome.placed.count
+                    }
+                } catch {
+                    logger.info("plan did not commit; the evaluation stays pending", metadata: ["evaluation": "\(evaluation.id)", "error": "\(error)"])
+                    return
+                }
             }
         }
         var followUps = plan.followUps
@@ -275,6 +284,18 @@ extension HeliosServerNode {
             }
         } catch {
             logger.info("evaluation completion did not commit", metadata: ["evaluation": "\(evaluation.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Plans `evaluation` under the state's lock: holding a copy of the state across awaits would make
+    /// the next apply copy every table (copy-on-write), which costs O(state) per evaluation. Nil when
+    /// the evaluation is no longer pending.
+    private func plan(_ evaluation: Evaluation, now: UInt64) -> (plan: SchedulerPlan, appliedIndex: UInt64, alreadyBlocked: Bool)? {
+        stateMachine.read { state -> (plan: SchedulerPlan, appliedIndex: UInt64, alreadyBlocked: Bool)? in
+            guard state.evaluations[evaluation.id]?.status == .pending else { return nil }
+            let plan = Scheduler(now: now, makeID: Self.newID).plan(for: evaluation, in: state)
+            let blocked = !plan.failures.isEmpty && state.evaluations(ofJob: evaluation.jobID).contains { $0.status == .blocked }
+            return (plan, state.appliedIndex, blocked)
         }
     }
 
