@@ -29,7 +29,9 @@ struct ClusterBenchmark: AsyncParsableCommand {
     @Option(help: "Warm-up seconds before each measurement.") var warmup: Double = 1
     @Option(help: "Leader kills per system.") var failovers = 3
     @Option(help: "Rounds per concurrency level, alternating Helios and etcd.") var rounds = 3
-    @Flag(inversion: .prefixedNo, help: "Also measure stale job reads per round (no Raft, no disk): what the gRPC stack alone allows.")
+    @Option(help: "HTTP/2 connections from the load generator to the leader; the workers share them round-robin.")
+    var connections = 1
+    @Flag(inversion: .prefixedNo, help: "Also measure local reads per round (Helios stale job reads, etcd serializable ranges: no Raft, no disk): what each gRPC stack alone allows.")
     var floor = true
 
     func run() async throws {
@@ -53,7 +55,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
             etcdCluster.close()
         }
 
-        print("Durable replicated writes, 3 members each on loopback, one HTTP/2 connection to the leader; "
+        print("Durable replicated writes, 3 members each on loopback, \(connections) HTTP/2 connection\(connections == 1 ? "" : "s") to the leader; "
             + "per level \(rounds) rounds alternating Helios and etcd, \(fixed(seconds, 0)) s each after \(fixed(warmup, 0)) s warm-up; "
             + "each column is the median over the rounds, the ratio the median of the rounds' ratios.\n")
         print("Helios acknowledges a registration once it is committed and applied; its evaluation is planned and "
@@ -67,47 +69,72 @@ struct ClusterBenchmark: AsyncParsableCommand {
         if measureFloor {
             let leader = try await heliosCluster.waitUntilAllAgree()
             _ = try await Helios_V1_Jobs.Client(wrapping: heliosCluster.clients[leader]!).register(.with { $0.spec = benchSpec("floor-probe") })
+            let etcdLeader = try await etcdCluster.waitUntilAllAgree()
+            _ = try await Etcdserverpb_KV.Client(wrapping: etcdCluster.clients[etcdLeader]!).put(.with {
+                $0.key = Data("floor-probe".utf8)
+                $0.value = value
+            })
         }
         var floorRows: [String] = []
         for level in concurrency {
             var heliosResults: [LoadGenerator.Result] = []
             var etcdResults: [LoadGenerator.Result] = []
             var floorResults: [LoadGenerator.Result] = []
+            var etcdFloorResults: [LoadGenerator.Result] = []
             var drains: [Double] = []
             // This VM's speed drifts by tens of percent within minutes: adjacent Helios and etcd runs
             // see the same machine, so each round gives one ratio.
             for round in 0..<rounds {
                 let leader = try await heliosCluster.waitUntilAllAgree()
-                let jobs = Helios_V1_Jobs.Client(wrapping: heliosCluster.clients[leader]!)
-                heliosResults.append(try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
-                    _ = try await jobs.register(.with { $0.spec = benchSpec("c\(level)-r\(round)-w\(worker)-\(i)") })
+                heliosResults.append(try await withClients(port: heliosCluster.ports[leader]!) { clients in
+                    let jobs = clients.map { Helios_V1_Jobs.Client(wrapping: $0) }
+                    return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
+                        _ = try await jobs[worker % jobs.count].register(.with { $0.spec = benchSpec("c\(level)-r\(round)-w\(worker)-\(i)") })
+                    }
                 })
                 // Registrations are acknowledged before their evaluations run: wait for the leader to
                 // finish them, so that work is counted here and does not slow etcd's round down.
                 drains.append(try await heliosCluster.waitUntilIdle(leader: leader))
                 let etcdLeader = try await etcdCluster.waitUntilAllAgree()
-                let kv = Etcdserverpb_KV.Client(wrapping: etcdCluster.clients[etcdLeader]!)
-                etcdResults.append(try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
-                    _ = try await kv.put(.with {
-                        $0.key = Data("c\(level)-r\(round)-w\(worker)-\(i)".utf8)
-                        $0.value = value
-                    })
+                etcdResults.append(try await withClients(port: etcdCluster.clientPorts[etcdLeader]!) { clients in
+                    let kv = clients.map { Etcdserverpb_KV.Client(wrapping: $0) }
+                    return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
+                        _ = try await kv[worker % kv.count].put(.with {
+                            $0.key = Data("c\(level)-r\(round)-w\(worker)-\(i)".utf8)
+                            $0.value = value
+                        })
+                    }
                 })
                 if measureFloor {
                     let leader = try await heliosCluster.waitUntilAllAgree()
-                    let jobs = Helios_V1_Jobs.Client(wrapping: heliosCluster.clients[leader]!)
-                    floorResults.append(try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { _, _ in
-                        _ = try await jobs.get(.with {
-                            $0.jobID = "floor-probe"
-                            $0.read = .with { $0.stale = true }
-                        })
+                    floorResults.append(try await withClients(port: heliosCluster.ports[leader]!) { clients in
+                        let jobs = clients.map { Helios_V1_Jobs.Client(wrapping: $0) }
+                        return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, _ in
+                            _ = try await jobs[worker % jobs.count].get(.with {
+                                $0.jobID = "floor-probe"
+                                $0.read = .with { $0.stale = true }
+                            })
+                        }
+                    })
+                    let etcdLeader = try await etcdCluster.waitUntilAllAgree()
+                    etcdFloorResults.append(try await withClients(port: etcdCluster.clientPorts[etcdLeader]!) { clients in
+                        let kv = clients.map { Etcdserverpb_KV.Client(wrapping: $0) }
+                        return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, _ in
+                            _ = try await kv[worker % kv.count].range(.with {
+                                $0.key = Data("floor-probe".utf8)
+                                $0.serializable = true
+                            })
+                        }
                     })
                 }
             }
             if measureFloor {
-                let ratios = zip(floorResults, etcdResults).map { $0.throughput / max($1.throughput, 1) }
+                let overPuts = zip(floorResults, etcdResults).map { $0.throughput / max($1.throughput, 1) }
+                let overReads = zip(floorResults, etcdFloorResults).map { $0.throughput / max($1.throughput, 1) }
                 floorRows.append("| \(level) | \(fixed(median(floorResults.map(\.throughput)), 0)) | \(fixed(median(floorResults.map(\.p50)), 2)) | "
-                    + "\(fixed(median(floorResults.map(\.p99)), 2)) | \(fixed(median(ratios), 2))x |")
+                    + "\(fixed(median(floorResults.map(\.p99)), 2)) | \(fixed(median(etcdFloorResults.map(\.throughput)), 0)) | "
+                    + "\(fixed(median(etcdFloorResults.map(\.p50)), 2)) | \(fixed(median(etcdFloorResults.map(\.p99)), 2)) | "
+                    + "\(fixed(median(overReads), 2))x | \(fixed(median(overPuts), 2))x |")
             }
             // Completed work per second: the round's registrations over the round plus the time the
             // leader needed afterwards to finish their evaluations.
@@ -118,7 +145,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
                 + "\(fixed(median(heliosResults.map(\.p99)), 2)) | \(fixed(median(etcdResults.map(\.throughput)), 0)) | "
                 + "\(fixed(median(etcdResults.map(\.p50)), 2)) | \(fixed(median(etcdResults.map(\.p99)), 2)) | \(fixed(median(ratios), 2))x | "
                 + ratios.map { fixed($0, 2) }.joined(separator: ", ") + " |")
-            for (name, results) in [("Helios", heliosResults), ("etcd", etcdResults), ("Helios stale reads", floorResults)] {
+            for (name, results) in [("Helios", heliosResults), ("etcd", etcdResults), ("Helios stale reads", floorResults), ("etcd serializable reads", etcdFloorResults)] {
                 let errors = results.map(\.errors).reduce(0, +)
                 guard errors > 0 else { continue }
                 let first = results.compactMap(\.firstError).first ?? "?"
@@ -128,11 +155,12 @@ struct ClusterBenchmark: AsyncParsableCommand {
         }
 
         if measureFloor {
-            print("\nThe gRPC stack alone: stale job reads (`Jobs.Get` with `stale`, served from the leader's memory: no Raft, "
-                + "no disk) with the same load generator, right after each round's etcd puts. The ratio is reads per second over "
-                + "etcd's durable puts per second in the same round: a bound on what Helios writes can reach on this stack.\n")
-            print("| concurrency | Helios stale reads/s | p50 ms | p99 ms | reads / etcd puts |")
-            print("|---:|---:|---:|---:|---:|")
+            print("\nThe gRPC stacks alone: local reads with the same load generator after each round's writes, served from the "
+                + "leader's memory with no Raft round and no disk (Helios `Jobs.Get` with `stale`; etcd `Range` of one key with "
+                + "`serializable`). Helios reads / etcd reads compares the two servers' RPC paths (grpc-swift-2 on SwiftNIO, grpc-go); "
+                + "Helios reads / etcd puts bounds what Helios writes could reach on this stack if Raft, the disk and the state cost nothing.\n")
+            print("| concurrency | Helios stale reads/s | p50 ms | p99 ms | etcd serializable reads/s | p50 ms | p99 ms | Helios / etcd reads | Helios reads / etcd puts |")
+            print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             for row in floorRows { print(row) }
         }
 
@@ -150,6 +178,16 @@ struct ClusterBenchmark: AsyncParsableCommand {
             let sorted = times.sorted()
             print("| \(name) | \(sorted.count) | \(fixed(sorted.first ?? 0, 0)) | \(fixed(sorted[sorted.count / 2], 0)) | \(fixed(sorted.last ?? 0, 0)) |")
         }
+    }
+}
+
+extension ClusterBenchmark {
+    /// Runs `body` with `connections` fresh clients of the server at `port` (each its own HTTP/2
+    /// connection), shut down afterwards.
+    func withClients<R>(port: Int, _ body: ([GRPCClient<HTTP2ClientTransport.Posix>]) async throws -> R) async throws -> R {
+        let clients = try (0..<max(connections, 1)).map { _ in try makeClient(port: port) }
+        defer { for client in clients { client.beginGracefulShutdown() } }
+        return try await body(clients)
     }
 }
 

@@ -24,6 +24,19 @@ public enum Etcdserverpb_KV: Sendable {
     public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV")
     /// Namespace for method metadata.
     public enum Method: Sendable {
+        /// Namespace for "Range" metadata.
+        public enum Range: Sendable {
+            /// Request type for "Range".
+            public typealias Input = Etcdserverpb_RangeRequest
+            /// Response type for "Range".
+            public typealias Output = Etcdserverpb_RangeResponse
+            /// Descriptor for "Range".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "etcdserverpb.KV"),
+                method: "Range",
+                type: .unary
+            )
+        }
         /// Namespace for "Put" metadata.
         public enum Put: Sendable {
             /// Request type for "Put".
@@ -39,6 +52,7 @@ public enum Etcdserverpb_KV: Sendable {
         }
         /// Descriptors for all methods in the "etcdserverpb.KV" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            Range.descriptor,
             Put.descriptor
         ]
     }
@@ -59,6 +73,25 @@ extension Etcdserverpb_KV {
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
     public protocol ClientProtocol: Sendable {
+        /// Call the "Range" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Etcdserverpb_RangeRequest` message.
+        ///   - serializer: A serializer for `Etcdserverpb_RangeRequest` messages.
+        ///   - deserializer: A deserializer for `Etcdserverpb_RangeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func range<Result>(
+            request: GRPCCore.ClientRequest<Etcdserverpb_RangeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Etcdserverpb_RangeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_RangeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_RangeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
         /// Call the "Put" method.
         ///
         /// - Parameters:
@@ -93,6 +126,36 @@ extension Etcdserverpb_KV {
         ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
         public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
             self.client = client
+        }
+
+        /// Call the "Range" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Etcdserverpb_RangeRequest` message.
+        ///   - serializer: A serializer for `Etcdserverpb_RangeRequest` messages.
+        ///   - deserializer: A deserializer for `Etcdserverpb_RangeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func range<Result>(
+            request: GRPCCore.ClientRequest<Etcdserverpb_RangeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Etcdserverpb_RangeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_RangeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_RangeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Etcdserverpb_KV.Method.Range.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
         }
 
         /// Call the "Put" method.
@@ -130,6 +193,31 @@ extension Etcdserverpb_KV {
 // Helpers providing default arguments to 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Etcdserverpb_KV.ClientProtocol {
+    /// Call the "Range" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Etcdserverpb_RangeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func range<Result>(
+        request: GRPCCore.ClientRequest<Etcdserverpb_RangeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_RangeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.range(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Etcdserverpb_RangeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Etcdserverpb_RangeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "Put" method.
     ///
     /// - Parameters:
@@ -159,6 +247,35 @@ extension Etcdserverpb_KV.ClientProtocol {
 // Helpers providing sugared APIs for 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Etcdserverpb_KV.ClientProtocol {
+    /// Call the "Range" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func range<Result>(
+        _ message: Etcdserverpb_RangeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_RangeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Etcdserverpb_RangeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.range(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "Put" method.
     ///
     /// - Parameters:
