@@ -35,6 +35,8 @@ public final class HeliosServerNode: Sendable {
     let leaderState = Mutex(LeaderState())
     /// Turns for committing plans that change allocations (``concurrentPlans``).
     let planSlots = AsyncSemaphore(permits: HeliosServerNode.concurrentPlans)
+    /// Evaluation completions waiting to be committed together.
+    let completions = CompletionBatcher()
     let stopping = Mutex(false)
     /// The peer addresses the connections currently point at.
     let knownPeers: Mutex<[NodeID: String]>

@@ -27,6 +27,7 @@ extension ClusterState {
         case .nodeStatusChanged(let change): return changeNode(change, time: time, index: index)
         case .evaluationCreated(let created): return createEvaluations(created.evaluations, time: time, index: index)
         case .evaluationCompleted(let completed): return completeEvaluation(completed, time: time, index: index)
+        case .evaluationsCompleted(let batch): return completeEvaluations(batch.completions, time: time, index: index)
         case .allocationsPlanned(let plan): return applyPlan(plan, time: time, index: index)
         case .allocationDesiredChanged(let change): return changeDesired(change, time: time, index: index)
         case .allocationClientUpdated(let update): return updateClients(update, time: time, index: index)
@@ -242,6 +243,20 @@ extension ClusterState {
         putEvaluation(evaluation)
         var applied = AppliedEvent()
         addEvaluations(completed.followUps, time: time, index: index, into: &applied)
+        return .success(applied)
+    }
+
+    /// Completes each evaluation in order as ``completeEvaluation(_:time:index:)`` would; a refused
+    /// completion is reported and changes nothing, the others apply.
+    private mutating func completeEvaluations(_ completions: [Helios_V1_EvaluationCompleted], time: UInt64, index: UInt64) -> Result<AppliedEvent, EventRejection> {
+        guard !completions.isEmpty else { return .failure(EventRejection("evaluations", "none to complete")) }
+        var applied = AppliedEvent()
+        for completed in completions {
+            switch completeEvaluation(completed, time: time, index: index) {
+            case .success(let one): applied.evaluations += one.evaluations
+            case .failure(let rejection): applied.rejected.append(rejection)
+            }
+        }
         return .success(applied)
     }
 

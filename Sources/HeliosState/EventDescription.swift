@@ -19,6 +19,9 @@ extension Helios_V1_Event {
             return "NodeStatusChanged \(e.nodeID): \(parts.joined(separator: ", "))"
         case .evaluationCreated(let e): return "EvaluationCreated \(e.evaluations.map { "\($0.id) (job \($0.jobID))" }.joined(separator: ", "))"
         case .evaluationCompleted(let e): return "EvaluationCompleted \(e.evaluationID): \(e.status)"
+        case .evaluationsCompleted(let e):
+            let shown = e.completions.prefix(8).map { "\($0.evaluationID): \($0.status)" }.joined(separator: ", ")
+            return "EvaluationsCompleted \(e.completions.count): \(shown)" + (e.completions.count > 8 ? ", ..." : "")
         case .allocationsPlanned(let e):
             return "AllocationsPlanned for evaluation \(e.evaluationID): \(e.placed.count) placed, \(e.stopped.count) stopped"
         case .allocationDesiredChanged(let e): return "AllocationDesiredChanged \(e.changes.map(\.allocationID).joined(separator: ", "))"

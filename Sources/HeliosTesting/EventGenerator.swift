@@ -116,9 +116,22 @@ public struct EventGenerator {
         case 40..<48:
             guard let (evaluation, _) = pick(pendingEvaluations) else { return next() }
             pendingEvaluations.removeAll { $0.id == evaluation }
-            event.evaluationCompleted = .with {
+            let completion = Helios_V1_EvaluationCompleted.with {
                 $0.evaluationID = evaluation
                 $0.status = random.chance(0.9) ? .complete : .failed
+            }
+            if random.chance(0.3) {
+                // A leader's batch: another pending one if there is one, and now and then an unknown
+                // evaluation (refused on its own while the rest applies).
+                var completions = [completion]
+                if let (other, _) = pick(pendingEvaluations) {
+                    pendingEvaluations.removeAll { $0.id == other }
+                    completions.append(.with { $0.evaluationID = other; $0.status = .complete })
+                }
+                if random.chance(0.2) { completions.append(.with { $0.evaluationID = "unknown"; $0.status = .complete }) }
+                event.evaluationsCompleted = .with { $0.completions = completions }
+            } else {
+                event.evaluationCompleted = completion
             }
         case 48..<75:
             // Agents report; some transitions are invalid (terminal -> running).

@@ -142,6 +142,41 @@ struct ApplyRulesTests {
         #expect(state.allocations(onNode: "n1").isEmpty)
     }
 
+    @Test("a batch of completions applies each in order; a refused one is reported and changes nothing; an empty batch is refused")
+    func batchedCompletions() throws {
+        var state = seeded()
+        state.apply(event {
+            $0.jobRegistered = .with {
+                $0.spec = EventGenerator.spec(id: "api")
+                $0.evaluation = EventGenerator.evaluation(id: "e2", job: "api")
+            }
+        }, at: 3)
+        let applied = try state.apply(event {
+            $0.evaluationsCompleted = .with {
+                $0.completions = [
+                    .with { $0.evaluationID = "e1"; $0.status = .complete; $0.followUps = [EventGenerator.evaluation(id: "e1-retry", job: "web")] },
+                    .with { $0.evaluationID = "ghost"; $0.status = .complete },
+                    // e1 was completed by the first item: the second completion of it is refused.
+                    .with { $0.evaluationID = "e1"; $0.status = .failed },
+                    .with { $0.evaluationID = "e2"; $0.status = .failed; $0.description_p = "no nodes" },
+                ]
+            }
+        }, at: 4).get()
+        #expect(applied.rejected == [
+            EventRejection("evaluation ghost", "no such evaluation"),
+            EventRejection("evaluation e1", "is already complete"),
+        ])
+        #expect(applied.evaluations == ["e1-retry"])
+        #expect(state.evaluations["e1"]?.status == .complete)
+        #expect(state.evaluations["e2"]?.status == .failed)
+        #expect(state.evaluations["e2"]?.statusDescription == "no nodes")
+        #expect(state.evaluations["e1-retry"]?.status == .pending)
+        #expect(state.evaluationIDs(withStatus: .pending) == ["e1-retry"])
+        #expect(state.apply(event { $0.evaluationsCompleted = .with { $0.completions = [] } }, at: 5)
+            == .failure(EventRejection("evaluations", "none to complete")))
+        #expect(state.appliedIndex == 5)
+    }
+
     @Test("events are applied in index order only")
     func indexOrder() {
         var state = seeded()

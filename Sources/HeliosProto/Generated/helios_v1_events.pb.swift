@@ -93,6 +93,14 @@ public nonisolated struct Helios_V1_Event: Sendable {
     set {kind = .evaluationCompleted(newValue)}
   }
 
+  public var evaluationsCompleted: Helios_V1_EvaluationsCompleted {
+    get {
+      if case .evaluationsCompleted(let v)? = kind {return v}
+      return Helios_V1_EvaluationsCompleted()
+    }
+    set {kind = .evaluationsCompleted(newValue)}
+  }
+
   public var allocationsPlanned: Helios_V1_AllocationsPlanned {
     get {
       if case .allocationsPlanned(let v)? = kind {return v}
@@ -143,6 +151,7 @@ public nonisolated struct Helios_V1_Event: Sendable {
     case nodeStatusChanged(Helios_V1_NodeStatusChanged)
     case evaluationCreated(Helios_V1_EvaluationCreated)
     case evaluationCompleted(Helios_V1_EvaluationCompleted)
+    case evaluationsCompleted(Helios_V1_EvaluationsCompleted)
     case allocationsPlanned(Helios_V1_AllocationsPlanned)
     case allocationDesiredChanged(Helios_V1_AllocationDesiredChanged)
     case allocationClientUpdated(Helios_V1_AllocationClientUpdated)
@@ -327,6 +336,21 @@ public nonisolated struct Helios_V1_EvaluationCompleted: Sendable {
   public init() {}
 }
 
+/// Several evaluations completed in one entry (the leader batches the completions of evaluations it
+/// processed together). Each is checked as an EvaluationCompleted, in order, and refused on its own
+/// (reported) while the others apply.
+public nonisolated struct Helios_V1_EvaluationsCompleted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var completions: [Helios_V1_EvaluationCompleted] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Helios_V1_AllocationStop: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -445,7 +469,7 @@ fileprivate nonisolated let _protobuf_package = "helios.v1"
 
 nonisolated extension Helios_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_ms\0\u{3}request_id\0\u{4}\u{8}job_registered\0\u{3}job_stopped\0\u{3}job_purged\0\u{4}\u{8}node_registered\0\u{3}node_status_changed\0\u{4}\u{9}evaluation_created\0\u{3}evaluation_completed\0\u{4}\u{9}allocations_planned\0\u{3}allocation_desired_changed\0\u{3}allocation_client_updated\0\u{3}allocation_restart_requested\0\u{4}\u{7}cluster_configuration_changed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_ms\0\u{3}request_id\0\u{4}\u{8}job_registered\0\u{3}job_stopped\0\u{3}job_purged\0\u{4}\u{8}node_registered\0\u{3}node_status_changed\0\u{4}\u{9}evaluation_created\0\u{3}evaluation_completed\0\u{3}evaluations_completed\0\u{4}\u{8}allocations_planned\0\u{3}allocation_desired_changed\0\u{3}allocation_client_updated\0\u{3}allocation_restart_requested\0\u{4}\u{7}cluster_configuration_changed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -544,6 +568,19 @@ nonisolated extension Helios_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if let v = v {
           if hadOneofValue {try decoder.handleConflictingOneOf()}
           self.kind = .evaluationCompleted(v)
+        }
+      }()
+      case 32: try {
+        var v: Helios_V1_EvaluationsCompleted?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .evaluationsCompleted(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .evaluationsCompleted(v)
         }
       }()
       case 40: try {
@@ -655,6 +692,10 @@ nonisolated extension Helios_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
     case .evaluationCompleted?: try {
       guard case .evaluationCompleted(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
+    }()
+    case .evaluationsCompleted?: try {
+      guard case .evaluationsCompleted(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 32)
     }()
     case .allocationsPlanned?: try {
       guard case .allocationsPlanned(let v)? = self.kind else { preconditionFailure() }
@@ -1011,6 +1052,36 @@ nonisolated extension Helios_V1_EvaluationCompleted: SwiftProtobuf.Message, Swif
     if lhs.status != rhs.status {return false}
     if lhs.description_p != rhs.description_p {return false}
     if lhs.followUps != rhs.followUps {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Helios_V1_EvaluationsCompleted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EvaluationsCompleted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}completions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.completions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.completions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.completions, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Helios_V1_EvaluationsCompleted, rhs: Helios_V1_EvaluationsCompleted) -> Bool {
+    if lhs.completions != rhs.completions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -20,6 +20,8 @@ enum EventTopics {
         case .nodeStatusChanged(let e): return ("node", [e.nodeID] + e.evaluations.flatMap { [$0.id, $0.jobID] })
         case .evaluationCreated(let e): return ("evaluation", e.evaluations.flatMap { [$0.id, $0.jobID] })
         case .evaluationCompleted(let e): return ("evaluation", [e.evaluationID] + e.followUps.flatMap { [$0.id, $0.jobID] })
+        case .evaluationsCompleted(let e):
+            return ("evaluation", e.completions.flatMap { [$0.evaluationID] + $0.followUps.flatMap { [$0.id, $0.jobID] } })
         case .allocationsPlanned(let e):
             return ("allocation", [e.evaluationID] + e.placed.flatMap { [$0.id, $0.jobID, $0.nodeID] } + e.stopped.map(\.allocationID))
         case .allocationDesiredChanged(let e): return ("allocation", e.changes.map(\.allocationID) + e.evaluations.flatMap { [$0.id, $0.jobID] })

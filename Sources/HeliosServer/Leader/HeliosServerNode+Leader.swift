@@ -13,9 +13,11 @@ import Synchronization
 /// server that loses leadership simply stops, and the next leader finds the pending work in the state.
 extension HeliosServerNode {
     /// How many evaluations (of different jobs) are processed at once. Most need no placement change
-    /// (nothing to do, or blocked for capacity) and only commit their completion, so many can be in
-    /// flight: with fewer than the writes in flight, evaluations fall behind the registrations.
-    static let concurrentEvaluations = 256
+    /// (nothing to do, or blocked for capacity) and only wait for their completion's batch to commit,
+    /// so many can be in flight: an evaluation stays in flight for up to two commit rounds (its batch
+    /// waits for the one before), and with fewer in flight than the registrations committed in two
+    /// rounds, evaluations fall behind the registrations.
+    static let concurrentEvaluations = 1024
 
     /// How many plans that place or stop allocations are committed at once. Plans made concurrently
     /// may collide on a node's capacity (bin-packing picks the same node for all of them); the plan
@@ -268,22 +270,40 @@ extension HeliosServerNode {
                 })
             }
         }
-        let completion = Event.with {
+        let completion = Helios_V1_EvaluationCompleted.with {
+            $0.evaluationID = evaluation.id
+            $0.status = .complete
+            $0.description_p = summary
+            $0.followUps = followUps
+        }
+        await completions.complete(completion) { batch in await self.commitCompletions(batch) }
+    }
+
+    /// Commits evaluation completions as one entry (``CompletionBatcher``): `EvaluationCompleted` for
+    /// one, `EvaluationsCompleted` for several.
+    func commitCompletions(_ batch: [Helios_V1_EvaluationCompleted]) async {
+        guard !batch.isEmpty else { return }
+        let event = Event.with {
             $0.timeMs = Self.nowMilliseconds()
-            $0.evaluationCompleted = .with {
-                $0.evaluationID = evaluation.id
-                $0.status = .complete
-                $0.description_p = summary
-                $0.followUps = followUps
+            if batch.count == 1 {
+                $0.evaluationCompleted = batch[0]
+            } else {
+                $0.evaluationsCompleted = .with { $0.completions = batch }
             }
         }
         do {
-            let outcome = try await propose(completion, background: true)
+            let outcome = try await propose(event, background: true)
             if let refused = outcome.refused {
-                logger.debug("evaluation completion refused", metadata: ["evaluation": "\(evaluation.id)", "reason": "\(refused)"])
+                logger.debug("evaluation completion refused", metadata: ["evaluations": "\(batch.count)", "reason": "\(refused)"])
+            }
+            for refused in outcome.rejectedItems {
+                logger.debug("evaluation completion refused", metadata: ["reason": "\(refused)"])
             }
         } catch {
-            logger.info("evaluation completion did not commit", metadata: ["evaluation": "\(evaluation.id)", "error": "\(error)"])
+            logger.info("evaluation completions did not commit; the evaluations stay pending", metadata: [
+                "evaluations": "\(batch.prefix(3).map(\.evaluationID).joined(separator: ", "))\(batch.count > 3 ? ", ..." : "")",
+                "count": "\(batch.count)", "error": "\(error)",
+            ])
         }
     }
 
@@ -312,23 +332,23 @@ extension HeliosServerNode {
         let usable = stateMachine.read { state in state.nodes.values.contains { $0.status == .ready && $0.eligible && !$0.draining } }
         guard usable else { return }
         let blocked = stateMachine.read { $0.evaluations(withStatus: .blocked) }
-        for evaluation in blocked {
-            let event = Event.with {
-                $0.timeMs = Self.nowMilliseconds()
-                $0.evaluationCompleted = .with {
-                    $0.evaluationID = evaluation.id
-                    $0.status = .complete
-                    $0.description_p = "unblocked: cluster capacity changed"
-                    $0.followUps = [Evaluation.with {
-                        $0.id = Self.newID()
-                        $0.jobID = evaluation.jobID
-                        $0.trigger = evaluation.trigger
-                        $0.status = .pending
-                        $0.previousEvaluation = evaluation.id
-                    }]
-                }
+        let unblocked = blocked.map { evaluation in
+            Helios_V1_EvaluationCompleted.with {
+                $0.evaluationID = evaluation.id
+                $0.status = .complete
+                $0.description_p = "unblocked: cluster capacity changed"
+                $0.followUps = [Evaluation.with {
+                    $0.id = Self.newID()
+                    $0.jobID = evaluation.jobID
+                    $0.trigger = evaluation.trigger
+                    $0.status = .pending
+                    $0.previousEvaluation = evaluation.id
+                }]
             }
-            _ = try? await propose(event, background: true)
+        }
+        // Many at a time: a cluster that waited for capacity may hold thousands of blocked evaluations.
+        for start in stride(from: 0, to: unblocked.count, by: CompletionBatcher.maxBatch) {
+            await commitCompletions(Array(unblocked[start..<min(start + CompletionBatcher.maxBatch, unblocked.count)]))
         }
     }
 
