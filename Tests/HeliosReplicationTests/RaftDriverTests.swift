@@ -335,6 +335,12 @@ struct RaftDriverTests {
             cluster.tasks[1] = nil
             // The other two elect a leader and take writes; the restarted node recovers and catches up.
             _ = try await cluster.propose("after")
+            // The proposal returns once the leader applied it; a follower learns the commit with the
+            // next append or heartbeat (lazy commit), so node 2 may not have it yet (bounded wait).
+            let applied = ContinuousClock.now + .seconds(10)
+            while !cluster.machines[2]!.values.contains("after") && ContinuousClock.now < applied {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             disk.onSynchronize(nil)
             try await cluster.start(1, bootstrap: false, fileSystem: disk)
             let expected = cluster.machines[2]!.values
