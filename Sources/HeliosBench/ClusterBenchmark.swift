@@ -65,8 +65,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
         print("| concurrency | Helios registrations/s | drain s | completed/s | p50 ms | p99 ms | etcd puts/s | p50 ms | p99 ms | Helios / etcd | per round |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         let value = Data(repeating: 0x61, count: 256)
-        let measureFloor = floor
-        if measureFloor {
+        if floor {
             let leader = try await heliosCluster.waitUntilAllAgree()
             _ = try await Helios_V1_Jobs.Client(wrapping: heliosCluster.clients[leader]!).register(.with { $0.spec = benchSpec("floor-probe") })
             let etcdLeader = try await etcdCluster.waitUntilAllAgree()
@@ -86,49 +85,37 @@ struct ClusterBenchmark: AsyncParsableCommand {
             // see the same machine, so each round gives one ratio.
             for round in 0..<rounds {
                 let leader = try await heliosCluster.waitUntilAllAgree()
-                heliosResults.append(try await withClients(port: heliosCluster.ports[leader]!) { clients in
-                    let jobs = clients.map { Helios_V1_Jobs.Client(wrapping: $0) }
-                    return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
-                        _ = try await jobs[worker % jobs.count].register(.with { $0.spec = benchSpec("c\(level)-r\(round)-w\(worker)-\(i)") })
-                    }
+                heliosResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, { Helios_V1_Jobs.Client(wrapping: $0) }) { jobs, worker, i in
+                    _ = try await jobs.register(.with { $0.spec = benchSpec("c\(level)-r\(round)-w\(worker)-\(i)") })
                 })
                 // Registrations are acknowledged before their evaluations run: wait for the leader to
                 // finish them, so that work is counted here and does not slow etcd's round down.
                 drains.append(try await heliosCluster.waitUntilIdle(leader: leader))
                 let etcdLeader = try await etcdCluster.waitUntilAllAgree()
-                etcdResults.append(try await withClients(port: etcdCluster.clientPorts[etcdLeader]!) { clients in
-                    let kv = clients.map { Etcdserverpb_KV.Client(wrapping: $0) }
-                    return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
-                        _ = try await kv[worker % kv.count].put(.with {
-                            $0.key = Data("c\(level)-r\(round)-w\(worker)-\(i)".utf8)
-                            $0.value = value
-                        })
-                    }
+                etcdResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, { Etcdserverpb_KV.Client(wrapping: $0) }) { kv, worker, i in
+                    _ = try await kv.put(.with {
+                        $0.key = Data("c\(level)-r\(round)-w\(worker)-\(i)".utf8)
+                        $0.value = value
+                    })
                 })
-                if measureFloor {
+                if floor {
                     let leader = try await heliosCluster.waitUntilAllAgree()
-                    floorResults.append(try await withClients(port: heliosCluster.ports[leader]!) { clients in
-                        let jobs = clients.map { Helios_V1_Jobs.Client(wrapping: $0) }
-                        return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, _ in
-                            _ = try await jobs[worker % jobs.count].get(.with {
-                                $0.jobID = "floor-probe"
-                                $0.read = .with { $0.stale = true }
-                            })
-                        }
+                    floorResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, { Helios_V1_Jobs.Client(wrapping: $0) }) { jobs, _, _ in
+                        _ = try await jobs.get(.with {
+                            $0.jobID = "floor-probe"
+                            $0.read = .with { $0.stale = true }
+                        })
                     })
                     let etcdLeader = try await etcdCluster.waitUntilAllAgree()
-                    etcdFloorResults.append(try await withClients(port: etcdCluster.clientPorts[etcdLeader]!) { clients in
-                        let kv = clients.map { Etcdserverpb_KV.Client(wrapping: $0) }
-                        return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, _ in
-                            _ = try await kv[worker % kv.count].range(.with {
-                                $0.key = Data("floor-probe".utf8)
-                                $0.serializable = true
-                            })
-                        }
+                    etcdFloorResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, { Etcdserverpb_KV.Client(wrapping: $0) }) { kv, _, _ in
+                        _ = try await kv.range(.with {
+                            $0.key = Data("floor-probe".utf8)
+                            $0.serializable = true
+                        })
                     })
                 }
             }
-            if measureFloor {
+            if floor {
                 let overPuts = zip(floorResults, etcdResults).map { $0.throughput / max($1.throughput, 1) }
                 let overReads = zip(floorResults, etcdFloorResults).map { $0.throughput / max($1.throughput, 1) }
                 floorRows.append("| \(level) | \(fixed(median(floorResults.map(\.throughput)), 0)) | \(fixed(median(floorResults.map(\.p50)), 2)) | "
@@ -154,7 +141,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
             fflush(nil)
         }
 
-        if measureFloor {
+        if floor {
             print("\nThe gRPC stacks alone: local reads with the same load generator after each round's writes, served from the "
                 + "leader's memory with no Raft round and no disk (Helios `Jobs.Get` with `stale`; etcd `Range` of one key with "
                 + "`serializable`). Helios reads / etcd reads compares the two servers' RPC paths (grpc-swift-2 on SwiftNIO, grpc-go); "
@@ -182,12 +169,19 @@ struct ClusterBenchmark: AsyncParsableCommand {
 }
 
 extension ClusterBenchmark {
-    /// Runs `body` with `connections` fresh clients of the server at `port` (each its own HTTP/2
-    /// connection), shut down afterwards.
-    func withClients<R>(port: Int, _ body: ([GRPCClient<HTTP2ClientTransport.Posix>]) async throws -> R) async throws -> R {
+    /// One round of the load generator against the server at `port`, through `connections` fresh
+    /// clients (each its own HTTP/2 connection, shut down afterwards) that the workers share
+    /// round-robin; `call` gets its worker's service client, the worker and the call's number.
+    func measure<Service: Sendable>(
+        port: Int, concurrency level: Int, _ wrap: (GRPCClient<HTTP2ClientTransport.Posix>) -> Service,
+        _ call: @escaping @Sendable (Service, Int, Int) async throws -> Void
+    ) async throws -> LoadGenerator.Result {
         let clients = try (0..<max(connections, 1)).map { _ in try makeClient(port: port) }
         defer { for client in clients { client.beginGracefulShutdown() } }
-        return try await body(clients)
+        let services = clients.map(wrap)
+        return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
+            try await call(services[worker % services.count], worker, i)
+        }
     }
 }
 

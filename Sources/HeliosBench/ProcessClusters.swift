@@ -146,7 +146,7 @@ final class HeliosProcessCluster: FailoverCluster {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        return Double((lastChange - start).components.attoseconds) / 1e18 + Double((lastChange - start).components.seconds)
+        return (lastChange - start).microseconds / 1e6
     }
 
     func write(via id: UInt64, key: String) async throws {

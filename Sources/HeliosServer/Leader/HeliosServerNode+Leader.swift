@@ -217,15 +217,13 @@ extension HeliosServerNode {
         var refused: [String] = []
         var placedCount = 0
         if !plan.isEmpty {
-            if await planSlots.acquire() {
+            let waited = await planSlots.acquire()
+            defer { planSlots.release() }
+            if waited {
                 // Other plans committed while this one waited for its turn: plan again on their result.
-                guard let again = self.plan(evaluation, now: now) else {
-                    planSlots.release()
-                    return
-                }
+                guard let again = self.plan(evaluation, now: now) else { return }
                 (plan, appliedIndex, alreadyBlocked) = again
             }
-            defer { planSlots.release() }
             if !plan.isEmpty {
                 let event = Event.with {
                     $0.timeMs = now
