@@ -75,6 +75,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
             })
         }
         var floorRows: [String] = []
+        var cpuRows: [String] = []
         for level in concurrency {
             var heliosResults: [LoadGenerator.Result] = []
             var etcdResults: [LoadGenerator.Result] = []
@@ -85,14 +86,14 @@ struct ClusterBenchmark: AsyncParsableCommand {
             // see the same machine, so each round gives one ratio.
             for round in 0..<rounds {
                 let leader = try await heliosCluster.waitUntilAllAgree()
-                heliosResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, { Helios_V1_Jobs.Client(wrapping: $0) }) { jobs, worker, i in
+                heliosResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, meter: CPUMeter(pids: heliosCluster.pids), { Helios_V1_Jobs.Client(wrapping: $0) }) { jobs, worker, i in
                     _ = try await jobs.register(.with { $0.spec = benchSpec("c\(level)-r\(round)-w\(worker)-\(i)") })
                 })
                 // Registrations are acknowledged before their evaluations run: wait for the leader to
                 // finish them, so that work is counted here and does not slow etcd's round down.
                 drains.append(try await heliosCluster.waitUntilIdle(leader: leader))
                 let etcdLeader = try await etcdCluster.waitUntilAllAgree()
-                etcdResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, { Etcdserverpb_KV.Client(wrapping: $0) }) { kv, worker, i in
+                etcdResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, meter: CPUMeter(pids: etcdCluster.pids), { Etcdserverpb_KV.Client(wrapping: $0) }) { kv, worker, i in
                     _ = try await kv.put(.with {
                         $0.key = Data("c\(level)-r\(round)-w\(worker)-\(i)".utf8)
                         $0.value = value
@@ -100,14 +101,14 @@ struct ClusterBenchmark: AsyncParsableCommand {
                 })
                 if floor {
                     let leader = try await heliosCluster.waitUntilAllAgree()
-                    floorResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, { Helios_V1_Jobs.Client(wrapping: $0) }) { jobs, _, _ in
+                    floorResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, meter: CPUMeter(pids: heliosCluster.pids), { Helios_V1_Jobs.Client(wrapping: $0) }) { jobs, _, _ in
                         _ = try await jobs.get(.with {
                             $0.jobID = "floor-probe"
                             $0.read = .with { $0.stale = true }
                         })
                     })
                     let etcdLeader = try await etcdCluster.waitUntilAllAgree()
-                    etcdFloorResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, { Etcdserverpb_KV.Client(wrapping: $0) }) { kv, _, _ in
+                    etcdFloorResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, meter: CPUMeter(pids: etcdCluster.pids), { Etcdserverpb_KV.Client(wrapping: $0) }) { kv, _, _ in
                         _ = try await kv.range(.with {
                             $0.key = Data("floor-probe".utf8)
                             $0.serializable = true
@@ -123,6 +124,13 @@ struct ClusterBenchmark: AsyncParsableCommand {
                     + "\(fixed(median(etcdFloorResults.map(\.p50)), 2)) | \(fixed(median(etcdFloorResults.map(\.p99)), 2)) | "
                     + "\(fixed(median(overReads), 2))x | \(fixed(median(overPuts), 2))x |")
             }
+            func cpu(_ results: [LoadGenerator.Result], _ value: KeyPath<LoadGenerator.Result, Double?>) -> String {
+                let values = results.compactMap { $0[keyPath: value] }
+                return values.isEmpty ? "-" : fixed(median(values), 0)
+            }
+            cpuRows.append("| \(level) | \(cpu(heliosResults, \.serverMicroseconds)) | \(cpu(etcdResults, \.serverMicroseconds)) | "
+                + "\(cpu(floorResults, \.serverMicroseconds)) | \(cpu(etcdFloorResults, \.serverMicroseconds)) | "
+                + "\(cpu(heliosResults, \.generatorMicroseconds)) | \(cpu(etcdResults, \.generatorMicroseconds)) |")
             // Completed work per second: the round's registrations over the round plus the time the
             // leader needed afterwards to finish their evaluations.
             let completed = zip(heliosResults, drains).map { Double($0.operations) / (seconds + $1) }
@@ -151,6 +159,14 @@ struct ClusterBenchmark: AsyncParsableCommand {
             for row in floorRows { print(row) }
         }
 
+        print("\nCPU per operation in the measured windows (microseconds of user + system time, medians over the rounds): "
+            + "the three servers of each system (from /proc/<pid>/stat) and the load generator (getrusage). Both systems and the "
+            + "generator share the machine's cores, so throughput follows these sums.\n")
+        print("| concurrency | Helios servers per registration | etcd members per put | Helios servers per stale read | "
+            + "etcd members per serializable read | generator per registration | generator per put |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for row in cpuRows { print(row) }
+
         guard failovers > 0 else { return }
         print("\nLeader failover: kill -9 the leader, then write to the survivors every 10 ms until one is "
             + "acknowledged. Both use a 100 ms heartbeat and a 1 s election timeout (randomized up to 2 s); Helios followers "
@@ -172,14 +188,15 @@ extension ClusterBenchmark {
     /// One round of the load generator against the server at `port`, through `connections` fresh
     /// clients (each its own HTTP/2 connection, shut down afterwards) that the workers share
     /// round-robin; `call` gets its worker's service client, the worker and the call's number.
+    /// `meter` counts the CPU of the system's processes and of the generator in the measured window.
     func measure<Service: Sendable>(
-        port: Int, concurrency level: Int, _ wrap: (GRPCClient<HTTP2ClientTransport.Posix>) -> Service,
+        port: Int, concurrency level: Int, meter: CPUMeter, _ wrap: (GRPCClient<HTTP2ClientTransport.Posix>) -> Service,
         _ call: @escaping @Sendable (Service, Int, Int) async throws -> Void
     ) async throws -> LoadGenerator.Result {
         let clients = try (0..<max(connections, 1)).map { _ in try makeClient(port: port) }
         defer { for client in clients { client.beginGracefulShutdown() } }
         let services = clients.map(wrap)
-        return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds) { worker, i in
+        return try await LoadGenerator.run(concurrency: level, warmup: warmup, seconds: seconds, meter: meter) { worker, i in
             try await call(services[worker % services.count], worker, i)
         }
     }

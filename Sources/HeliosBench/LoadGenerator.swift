@@ -11,15 +11,29 @@ enum LoadGenerator {
         var p99: Double
         /// The first error seen, if any.
         var firstError: String?
+        /// CPU microseconds per measured operation: the system under test's processes, and the load
+        /// generator's own (nil without a meter).
+        var serverMicroseconds: Double?
+        var generatorMicroseconds: Double?
     }
 
     static func run(
-        concurrency: Int, warmup: Double, seconds: Double, _ call: @escaping @Sendable (Int, Int) async throws -> Void
+        concurrency: Int, warmup: Double, seconds: Double, meter: CPUMeter? = nil,
+        _ call: @escaping @Sendable (Int, Int) async throws -> Void
     ) async throws -> Result {
         let clock = ContinuousClock()
         let start = clock.now
         let measureFrom = start + .milliseconds(Int64(warmup * 1000))
         let end = measureFrom + .milliseconds(Int64(seconds * 1000))
+        // CPU readings at the start and end of the measured window, taken by a task of their own.
+        let cpu = meter.map { meter in
+            Task { () -> (CPUMeter.Reading, CPUMeter.Reading)? in
+                guard (try? await Task.sleep(until: measureFrom, clock: clock)) != nil else { return nil }
+                let first = meter.read()
+                guard (try? await Task.sleep(until: end, clock: clock)) != nil else { return nil }
+                return (first, meter.read())
+            }
+        }
         // Each worker returns its own latencies and error count: no shared state while measuring.
         let (latencies, errors, firstError) = await withTaskGroup(of: ([Double], Int, String?).self) { group in
             for worker in 0..<concurrency {
@@ -55,9 +69,15 @@ enum LoadGenerator {
             }
             return (all.sorted(), errors, firstError)
         }
-        return Result(
+        var result = Result(
             operations: latencies.count, errors: errors, throughput: Double(latencies.count) / seconds,
             p50: LatencySummary.percentile(latencies, 0.50), p99: LatencySummary.percentile(latencies, 0.99),
             firstError: firstError)
+        if let (first, last) = await cpu?.value ?? nil, !latencies.isEmpty {
+            let operations = Double(latencies.count)
+            result.serverMicroseconds = (last.servers - first.servers) * 1_000_000 / operations
+            result.generatorMicroseconds = (last.generator - first.generator) * 1_000_000 / operations
+        }
+        return result
     }
 }

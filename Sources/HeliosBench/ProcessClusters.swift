@@ -21,6 +21,9 @@ protocol FailoverCluster: AnyObject {
 extension FailoverCluster {
     var ids: [UInt64] { clients.keys.sorted() }
 
+    /// The pids of the members that run now.
+    var pids: [Int32] { ids.compactMap { processes.pid(name($0)) } }
+
     /// Starts every member of a new cluster and waits for a leader.
     func start() async throws {
         for id in ids { try launch(id, first: true) }

@@ -303,17 +303,35 @@ public final class HeliosServerNode: Sendable {
 
     // MARK: Ids and time (decided here, carried in events)
 
+    /// A random id in the 8-4-4-4-12 form of a UUID (128 random bits, lowercase hex). Written
+    /// straight into the string's storage: the leader makes one or two per registration.
     static func newID() -> String {
         var random = SystemRandomNumberGenerator()
-        let a = random.next() as UInt64
-        let b = random.next() as UInt64
-        func hex(_ value: UInt64, _ digits: Int) -> String {
-            let text = String(value, radix: 16)
-            return String(repeating: "0", count: max(0, digits - text.count)) + text
+        return formatID(random.next(), random.next())
+    }
+
+    /// `high` and `low` as 32 hex digits grouped 8-4-4-4-12.
+    static func formatID(_ high: UInt64, _ low: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            var position = 0
+            func put(_ value: UInt64, _ count: Int) {
+                for shift in stride(from: (count - 1) * 4, through: 0, by: -4) {
+                    buffer[position] = digits.utf8Start[Int((value >> UInt64(shift)) & 0xF)]
+                    position += 1
+                }
+            }
+            func dash() {
+                buffer[position] = UInt8(ascii: "-")
+                position += 1
+            }
+            put(high >> 32, 8); dash()
+            put(high >> 16, 4); dash()
+            put(high, 4); dash()
+            put(low >> 48, 4); dash()
+            put(low, 12)
+            return position
         }
-        let high = hex(a, 16)
-        let low = hex(b, 16)
-        return "\(high.prefix(8))-\(high.dropFirst(8).prefix(4))-\(high.suffix(4))-\(low.prefix(4))-\(low.suffix(12))"
     }
 
     static func nowMilliseconds() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }

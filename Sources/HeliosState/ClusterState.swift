@@ -20,6 +20,8 @@ public struct ClusterState: Sendable {
     var allocationsByNode: [String: Set<String>] = [:]
     var allocationsByStatus: [Int: Set<String>] = [:]
     var evaluationsByJob: [String: IDSet] = [:]
+    /// Only the open statuses (see ``isIndexed(_:)``): the terminal ones hold nearly every
+    /// evaluation ever made and are never looked up by status on a hot path.
     var evaluationsByStatus: [Int: Set<String>] = [:]
     /// CPU and memory held on each node by allocations that hold resources (see ``holdsResources(_:)``).
     var nodeUsage: [String: (cpu: UInt64, memory: UInt64)] = [:]
@@ -61,10 +63,20 @@ public struct ClusterState: Sendable {
         evaluationIDs(withStatus: status).map { evaluations[$0]! }
     }
 
-    /// The ids of ``evaluations(withStatus:)``, without decoding evaluations kept encoded since a
-    /// snapshot was loaded (see ``RecordTable``).
+    /// The ids of ``evaluations(withStatus:)``. Pending and blocked come from an index, without
+    /// decoding evaluations kept encoded since a snapshot was loaded (see ``RecordTable``); a
+    /// terminal status is found by looking at every evaluation.
     public func evaluationIDs(withStatus status: EvaluationStatus) -> [String] {
-        (evaluationsByStatus[status.rawValue] ?? []).sorted()
+        guard Self.isIndexed(status) else {
+            return evaluations.values.filter { $0.status == status }.map(\.id).sorted()
+        }
+        return (evaluationsByStatus[status.rawValue] ?? []).sorted()
+    }
+
+    /// Whether evaluations with this status are in the by-status index: the open ones, which the
+    /// leader looks for (pending to process, blocked to retry when capacity appears).
+    static func isIndexed(_ status: EvaluationStatus) -> Bool {
+        status == .pending || status == .blocked
     }
 
     /// Resources of the allocations on `node` that still hold them (desired to run, not terminal).
@@ -119,6 +131,12 @@ public struct ClusterState: Sendable {
     /// Adds an evaluation that is in no index yet to the indexes.
     mutating func addToIndexes(_ evaluation: Evaluation) {
         addToJobIndex(evaluation: evaluation.id, job: evaluation.jobID)
+        addToStatusIndex(evaluation)
+    }
+
+    /// The by-status part of `addToIndexes(_:)` for an evaluation (open statuses only).
+    mutating func addToStatusIndex(_ evaluation: Evaluation) {
+        guard Self.isIndexed(evaluation.status) else { return }
         evaluationsByStatus[evaluation.status.rawValue, default: []].insert(evaluation.id)
     }
 
@@ -165,12 +183,24 @@ public struct ClusterState: Sendable {
         allocationsByStatus[old.clientStatus.rawValue]?.remove(id)
     }
 
+    /// Stores an evaluation, new or changed. A changed one keeps its job (an evaluation never moves
+    /// between jobs); only its status index entry moves, and only when the status changed.
     mutating func putEvaluation(_ evaluation: Evaluation) {
-        if let old = evaluations[evaluation.id] {
-            evaluationsByStatus[old.status.rawValue]?.remove(old.id)
+        guard let old = evaluations[evaluation.id] else {
+            evaluations[evaluation.id] = evaluation
+            addToIndexes(evaluation)
+            return
         }
         evaluations[evaluation.id] = evaluation
-        addToIndexes(evaluation)
+        if old.jobID != evaluation.jobID {
+            evaluationsByJob[old.jobID]?.remove(old.id)
+            if evaluationsByJob[old.jobID]?.isEmpty == true { evaluationsByJob[old.jobID] = nil }
+            addToJobIndex(evaluation: evaluation.id, job: evaluation.jobID)
+        }
+        if old.status != evaluation.status {
+            if Self.isIndexed(old.status) { evaluationsByStatus[old.status.rawValue]?.remove(old.id) }
+            addToStatusIndex(evaluation)
+        }
     }
 
     mutating func removeEvaluation(_ id: String) {

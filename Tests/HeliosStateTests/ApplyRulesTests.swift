@@ -1,5 +1,5 @@
 import HeliosProto
-import HeliosState
+@testable import HeliosState
 import HeliosTesting
 import SwiftProtobuf
 import Testing
@@ -172,6 +172,10 @@ struct ApplyRulesTests {
         #expect(state.evaluations["e2"]?.statusDescription == "no nodes")
         #expect(state.evaluations["e1-retry"]?.status == .pending)
         #expect(state.evaluationIDs(withStatus: .pending) == ["e1-retry"])
+        // Terminal statuses are answered by a scan, not kept in the by-status index.
+        #expect(state.evaluationIDs(withStatus: .complete) == ["e1"])
+        #expect(state.evaluations(withStatus: .failed).map(\.id) == ["e2"])
+        #expect(Set(state.evaluationsByStatus.filter { !$0.value.isEmpty }.keys) == [EvaluationStatus.pending.rawValue])
         #expect(state.apply(event { $0.evaluationsCompleted = .with { $0.completions = [] } }, at: 5)
             == .failure(EventRejection("evaluations", "none to complete")))
         #expect(state.appliedIndex == 5)

@@ -61,7 +61,7 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
                 byNode.nodes.reserveCapacity(min(Int(clamping: header.nodeCount), ClusterState.reservationLimit))
             }
             let evaluations = records.evaluations
-            for i in evaluations.indices {
+            for i in evaluations.indices where ClusterState.isIndexed(evaluations[i].status) {
                 byNode.evaluationsByStatus[evaluations[i].status.rawValue, default: []].append(evaluations[i].id)
             }
             let allocations = records.allocations
