@@ -11,16 +11,26 @@ import Glibc
 struct CPUMeter: Sendable {
     /// The processes counted as the system under test (the servers the benchmark started).
     var pids: [Int32]
+    /// The one among `pids` that leads (its share is reported apart from the followers').
+    var leader: Int32?
 
     struct Reading: Sendable {
         /// Seconds of CPU used by `pids` (all their threads) since they started.
         var servers: Double
+        /// The part of `servers` used by the leader.
+        var leader: Double
         /// Seconds of CPU used by this process (the load generator) since it started.
         var generator: Double
     }
 
     func read() -> Reading {
-        Reading(servers: pids.map(Self.processSeconds).reduce(0, +), generator: Self.ownSeconds())
+        var reading = Reading(servers: 0, leader: 0, generator: Self.ownSeconds())
+        for pid in pids {
+            let seconds = Self.processSeconds(pid)
+            reading.servers += seconds
+            if pid == leader { reading.leader += seconds }
+        }
+        return reading
     }
 
     /// User + system time of `pid` from `/proc/<pid>/stat` (fields 14 and 15, in clock ticks), or 0

@@ -31,8 +31,22 @@ struct ClusterBenchmark: AsyncParsableCommand {
     @Option(help: "Rounds per concurrency level, alternating Helios and etcd.") var rounds = 3
     @Option(help: "HTTP/2 connections from the load generator to the leader; the workers share them round-robin.")
     var connections = 1
-    @Flag(inversion: .prefixedNo, help: "Also measure local reads per round (Helios stale job reads, etcd serializable ranges: no Raft, no disk): what each gRPC stack alone allows.")
+    @Flag(inversion: .prefixedNo, help: "Also measure a local call per round (no Raft, no disk; see --floor-call): what each gRPC stack alone allows.")
     var floor = true
+    @Option(help: "The local call of the --floor rounds: 'read' (a stale job read, a serializable range) or 'health' (grpc.health.v1 Check on both: the cheapest unary call).")
+    var floorCall: FloorCall = .health
+
+    enum FloorCall: String, ExpressibleByArgument, Sendable {
+        case read, health
+
+        /// How the tables name the call on Helios and on etcd.
+        var names: (helios: String, etcd: String) {
+            switch self {
+            case .read: ("stale reads", "serializable reads")
+            case .health: ("health checks", "health checks")
+            }
+        }
+    }
 
     func run() async throws {
         let heliosPath = helios ?? (URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/helios")
@@ -86,14 +100,14 @@ struct ClusterBenchmark: AsyncParsableCommand {
             // see the same machine, so each round gives one ratio.
             for round in 0..<rounds {
                 let leader = try await heliosCluster.waitUntilAllAgree()
-                heliosResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, meter: CPUMeter(pids: heliosCluster.pids), { Helios_V1_Jobs.Client(wrapping: $0) }) { jobs, worker, i in
+                heliosResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, meter: heliosCluster.meter(leader: leader), { Helios_V1_Jobs.Client(wrapping: $0) }) { jobs, worker, i in
                     _ = try await jobs.register(.with { $0.spec = benchSpec("c\(level)-r\(round)-w\(worker)-\(i)") })
                 })
                 // Registrations are acknowledged before their evaluations run: wait for the leader to
                 // finish them, so that work is counted here and does not slow etcd's round down.
                 drains.append(try await heliosCluster.waitUntilIdle(leader: leader))
                 let etcdLeader = try await etcdCluster.waitUntilAllAgree()
-                etcdResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, meter: CPUMeter(pids: etcdCluster.pids), { Etcdserverpb_KV.Client(wrapping: $0) }) { kv, worker, i in
+                etcdResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, meter: etcdCluster.meter(leader: etcdLeader), { Etcdserverpb_KV.Client(wrapping: $0) }) { kv, worker, i in
                     _ = try await kv.put(.with {
                         $0.key = Data("c\(level)-r\(round)-w\(worker)-\(i)".utf8)
                         $0.value = value
@@ -101,19 +115,29 @@ struct ClusterBenchmark: AsyncParsableCommand {
                 })
                 if floor {
                     let leader = try await heliosCluster.waitUntilAllAgree()
-                    floorResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, meter: CPUMeter(pids: heliosCluster.pids), { Helios_V1_Jobs.Client(wrapping: $0) }) { jobs, _, _ in
-                        _ = try await jobs.get(.with {
-                            $0.jobID = "floor-probe"
-                            $0.read = .with { $0.stale = true }
-                        })
-                    })
                     let etcdLeader = try await etcdCluster.waitUntilAllAgree()
-                    etcdFloorResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, meter: CPUMeter(pids: etcdCluster.pids), { Etcdserverpb_KV.Client(wrapping: $0) }) { kv, _, _ in
-                        _ = try await kv.range(.with {
-                            $0.key = Data("floor-probe".utf8)
-                            $0.serializable = true
+                    switch floorCall {
+                    case .read:
+                        floorResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, meter: heliosCluster.meter(leader: leader), { Helios_V1_Jobs.Client(wrapping: $0) }) { jobs, _, _ in
+                            _ = try await jobs.get(.with {
+                                $0.jobID = "floor-probe"
+                                $0.read = .with { $0.stale = true }
+                            })
                         })
-                    })
+                        etcdFloorResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, meter: etcdCluster.meter(leader: etcdLeader), { Etcdserverpb_KV.Client(wrapping: $0) }) { kv, _, _ in
+                            _ = try await kv.range(.with {
+                                $0.key = Data("floor-probe".utf8)
+                                $0.serializable = true
+                            })
+                        })
+                    case .health:
+                        floorResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, meter: heliosCluster.meter(leader: leader), { Grpc_Health_V1_Health.Client(wrapping: $0) }) { health, _, _ in
+                            _ = try await health.check(.init())
+                        })
+                        etcdFloorResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, meter: etcdCluster.meter(leader: etcdLeader), { Grpc_Health_V1_Health.Client(wrapping: $0) }) { health, _, _ in
+                            _ = try await health.check(.init())
+                        })
+                    }
                 }
             }
             if floor {
@@ -124,13 +148,10 @@ struct ClusterBenchmark: AsyncParsableCommand {
                     + "\(fixed(median(etcdFloorResults.map(\.p50)), 2)) | \(fixed(median(etcdFloorResults.map(\.p99)), 2)) | "
                     + "\(fixed(median(overReads), 2))x | \(fixed(median(overPuts), 2))x |")
             }
-            func cpu(_ results: [LoadGenerator.Result], _ value: KeyPath<LoadGenerator.Result, Double?>) -> String {
-                let values = results.compactMap { $0[keyPath: value] }
-                return values.isEmpty ? "-" : fixed(median(values), 0)
-            }
-            cpuRows.append("| \(level) | \(cpu(heliosResults, \.serverMicroseconds)) | \(cpu(etcdResults, \.serverMicroseconds)) | "
-                + "\(cpu(floorResults, \.serverMicroseconds)) | \(cpu(etcdFloorResults, \.serverMicroseconds)) | "
-                + "\(cpu(heliosResults, \.generatorMicroseconds)) | \(cpu(etcdResults, \.generatorMicroseconds)) |")
+            cpuRows.append("| \(level) | \(cpuCell(heliosResults, split: true)) | \(cpuCell(etcdResults, split: true)) | "
+                + "\(cpuCell(floorResults)) | \(cpuCell(etcdFloorResults)) | "
+                + "\(cpuCell(heliosResults, \.generatorMicroseconds)) | \(cpuCell(etcdResults, \.generatorMicroseconds)) | "
+                + "\(cpuBound(heliosResults, etcdResults, floorResults)) |")
             // Completed work per second: the round's registrations over the round plus the time the
             // leader needed afterwards to finish their evaluations.
             let completed = zip(heliosResults, drains).map { Double($0.operations) / (seconds + $1) }
@@ -140,7 +161,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
                 + "\(fixed(median(heliosResults.map(\.p99)), 2)) | \(fixed(median(etcdResults.map(\.throughput)), 0)) | "
                 + "\(fixed(median(etcdResults.map(\.p50)), 2)) | \(fixed(median(etcdResults.map(\.p99)), 2)) | \(fixed(median(ratios), 2))x | "
                 + ratios.map { fixed($0, 2) }.joined(separator: ", ") + " |")
-            for (name, results) in [("Helios", heliosResults), ("etcd", etcdResults), ("Helios stale reads", floorResults), ("etcd serializable reads", etcdFloorResults)] {
+            for (name, results) in [("Helios", heliosResults), ("etcd", etcdResults), ("Helios \(floorCall.names.helios)", floorResults), ("etcd \(floorCall.names.etcd)", etcdFloorResults)] {
                 let errors = results.map(\.errors).reduce(0, +)
                 guard errors > 0 else { continue }
                 let first = results.compactMap(\.firstError).first ?? "?"
@@ -150,11 +171,20 @@ struct ClusterBenchmark: AsyncParsableCommand {
         }
 
         if floor {
-            print("\nThe gRPC stacks alone: local reads with the same load generator after each round's writes, served from the "
-                + "leader's memory with no Raft round and no disk (Helios `Jobs.Get` with `stale`; etcd `Range` of one key with "
-                + "`serializable`). Helios reads / etcd reads compares the two servers' RPC paths (grpc-swift-2 on SwiftNIO, grpc-go); "
-                + "Helios reads / etcd puts bounds what Helios writes could reach on this stack if Raft, the disk and the state cost nothing.\n")
-            print("| concurrency | Helios stale reads/s | p50 ms | p99 ms | etcd serializable reads/s | p50 ms | p99 ms | Helios / etcd reads | Helios reads / etcd puts |")
+            let (heliosCall, etcdCall) = floorCall.names
+            switch floorCall {
+            case .read:
+                print("\nThe gRPC stacks alone: local reads with the same load generator after each round's writes, served from the "
+                    + "leader's memory with no Raft round and no disk (Helios `Jobs.Get` with `stale`; etcd `Range` of one key with "
+                    + "`serializable`). Helios reads / etcd reads compares the two servers' RPC paths (grpc-swift-2 on SwiftNIO, grpc-go); "
+                    + "Helios reads / etcd puts bounds what Helios writes could reach on this stack if Raft, the disk and the state cost nothing.\n")
+            case .health:
+                print("\nThe gRPC stacks alone: `grpc.health.v1.Health/Check` on each leader with the same load generator after each "
+                    + "round's writes (the cheapest unary call either server has: no state, no Raft, no disk). The first ratio compares "
+                    + "the two servers' RPC paths (grpc-swift-2 on SwiftNIO, grpc-go); the second bounds what Helios writes could reach "
+                    + "on this stack if Raft, the disk and the state cost nothing.\n")
+            }
+            print("| concurrency | Helios \(heliosCall)/s | p50 ms | p99 ms | etcd \(etcdCall)/s | p50 ms | p99 ms | Helios / etcd \(heliosCall == etcdCall ? heliosCall : "reads") | Helios \(heliosCall) / etcd puts |")
             print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             for row in floorRows { print(row) }
         }
@@ -162,9 +192,15 @@ struct ClusterBenchmark: AsyncParsableCommand {
         print("\nCPU per operation in the measured windows (microseconds of user + system time, medians over the rounds): "
             + "the three servers of each system (from /proc/<pid>/stat) and the load generator (getrusage). Both systems and the "
             + "generator share the machine's cores, so throughput follows these sums.\n")
-        print("| concurrency | Helios servers per registration | etcd members per put | Helios servers per stale read | "
-            + "etcd members per serializable read | generator per registration | generator per put |")
-        print("|---:|---:|---:|---:|---:|---:|---:|")
+        print("The last column bounds Helios' throughput against etcd's where the cores are saturated (throughput then goes "
+            + "as the inverse of CPU per operation): it is etcd's CPU per put (members + generator) over the least a registration "
+            + "could cost Helios on this stack, if its leader did no more than serve the cheapest call of the local-call round "
+            + "plus what one follower does for the entry (the followers' measured share, times 1.5) and the generator's cost "
+            + "per registration. It holds where the cores are saturated ('cores busy': the servers and the generator during the Helios "
+            + "round, of \(ProcessInfo.processInfo.activeProcessorCount) cores); below that, latency sets the rate.\n")
+        print("| concurrency | Helios servers per registration (leader + followers) | etcd members per put (leader + followers) | "
+            + "Helios servers per \(floor ? floorCall.names.helios.dropLast() : "local call") | etcd members per \(floor ? floorCall.names.etcd.dropLast() : "local call") | generator per registration | generator per put | cores busy | bound on Helios / etcd |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in cpuRows { print(row) }
 
         guard failovers > 0 else { return }
@@ -185,6 +221,37 @@ struct ClusterBenchmark: AsyncParsableCommand {
 }
 
 extension ClusterBenchmark {
+    /// The median over the rounds of: etcd's CPU per put (members + generator) over the least CPU a
+    /// registration could cost Helios on this stack (the local call's server CPU, the followers' share
+    /// times 1.5, the generator's share); and how busy the cores were in the Helios rounds (the bound
+    /// holds where they are saturated). "-" without the figures.
+    func cpuBound(_ helios: [LoadGenerator.Result], _ etcd: [LoadGenerator.Result], _ floor: [LoadGenerator.Result]) -> String {
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        var bounds: [Double] = []
+        var busy: [Double] = []
+        for ((registration, put), local) in zip(zip(helios, etcd), floor) {
+            guard let servers = registration.serverMicroseconds, let leader = registration.leaderMicroseconds,
+                  let generator = registration.generatorMicroseconds, let call = local.serverMicroseconds,
+                  let etcdServers = put.serverMicroseconds, let etcdGenerator = put.generatorMicroseconds else { continue }
+            busy.append((servers + generator) * registration.throughput / 1_000_000 / cores)
+            bounds.append((etcdServers + etcdGenerator) / (call + 1.5 * (servers - leader) + generator))
+        }
+        guard !bounds.isEmpty else { return "- | -" }
+        return "\(fixed(median(busy) * 100, 0))% | \(fixed(median(bounds), 2))x"
+    }
+
+    /// The median over the rounds of a CPU figure, "-" without one; with `split`, also the leader's
+    /// and the followers' parts ("416 (262 + 154)").
+    func cpuCell(_ results: [LoadGenerator.Result], _ value: KeyPath<LoadGenerator.Result, Double?> = \.serverMicroseconds, split: Bool = false) -> String {
+        let values = results.compactMap { $0[keyPath: value] }
+        guard !values.isEmpty else { return "-" }
+        let leaders = results.compactMap(\.leaderMicroseconds)
+        guard split, leaders.count == values.count else { return fixed(median(values), 0) }
+        let total = median(values)
+        let leader = median(leaders)
+        return "\(fixed(total, 0)) (\(fixed(leader, 0)) + \(fixed(total - leader, 0)))"
+    }
+
     /// One round of the load generator against the server at `port`, through `connections` fresh
     /// clients (each its own HTTP/2 connection, shut down afterwards) that the workers share
     /// round-robin; `call` gets its worker's service client, the worker and the call's number.

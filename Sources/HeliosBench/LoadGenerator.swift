@@ -14,6 +14,8 @@ enum LoadGenerator {
         /// CPU microseconds per measured operation: the system under test's processes, and the load
         /// generator's own (nil without a meter).
         var serverMicroseconds: Double?
+        /// The leader's part of `serverMicroseconds`.
+        var leaderMicroseconds: Double?
         var generatorMicroseconds: Double?
     }
 
@@ -76,6 +78,7 @@ enum LoadGenerator {
         if let (first, last) = await cpu?.value ?? nil, !latencies.isEmpty {
             let operations = Double(latencies.count)
             result.serverMicroseconds = (last.servers - first.servers) * 1_000_000 / operations
+            result.leaderMicroseconds = (last.leader - first.leader) * 1_000_000 / operations
             result.generatorMicroseconds = (last.generator - first.generator) * 1_000_000 / operations
         }
         return result

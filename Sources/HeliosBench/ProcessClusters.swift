@@ -24,6 +24,9 @@ extension FailoverCluster {
     /// The pids of the members that run now.
     var pids: [Int32] { ids.compactMap { processes.pid(name($0)) } }
 
+    /// A CPU meter over the members, with `leader`'s share apart.
+    func meter(leader: UInt64) -> CPUMeter { CPUMeter(pids: pids, leader: processes.pid(name(leader))) }
+
     /// Starts every member of a new cluster and waits for a leader.
     func start() async throws {
         for id in ids { try launch(id, first: true) }
