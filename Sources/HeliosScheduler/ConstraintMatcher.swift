@@ -7,41 +7,14 @@ import SwiftProtobuf
 public enum ConstraintMatcher {
     /// The value of `attribute` on `node`, if it has one.
     public static func value(of attribute: String, on node: NodeInfo) -> String? {
-        switch attribute {
-        case "node.id": return node.id
-        case "node.name": return node.name
-        case "node.datacenter": return node.datacenter
-        default: break
-        }
-        if attribute.hasPrefix("meta.") {
-            let key = String(attribute.dropFirst(5))
-            return node.meta.first { $0.key == key }?.value
-        }
-        let key = attribute.hasPrefix("attr.") ? String(attribute.dropFirst(5)) : attribute
-        return node.attributes.first { $0.key == key }?.value
+        NodeAttribute(attribute).value(on: node)
     }
 
-    /// Whether `node` satisfies `constraint`. A missing attribute satisfies only `!=`.
+    /// Whether `node` satisfies `constraint`. A missing attribute satisfies only `!=`. (The node
+    /// selector prepares each constraint once per selection instead: a regular expression is then
+    /// compiled once, not once per node.)
     public static func matches(_ constraint: Helios_V1_Constraint, _ node: NodeInfo) -> Bool {
-        let actual = value(of: constraint.attribute, on: node)
-        switch constraint.operator {
-        case .equal, .unspecified:
-            return actual == constraint.value
-        case .notEqual:
-            return actual != constraint.value
-        case .regexp:
-            guard let actual, let regex = try? Regex(constraint.value) else { return false }
-            return actual.contains(regex)
-        case .version:
-            guard let actual else { return false }
-            return VersionConstraint(constraint.value)?.matches(actual) ?? false
-        case .setContains:
-            guard let actual else { return false }
-            let have = Set(actual.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
-            return constraint.value.split(separator: ",").allSatisfy { have.contains(String($0).trimmingCharacters(in: .whitespaces)) }
-        case .UNRECOGNIZED:
-            return false
-        }
+        CompiledConstraint(constraint).matches(node)
     }
 
     /// Why `constraint` is malformed (checked when a job is submitted), or nil.

@@ -12,13 +12,22 @@ struct NodeSelector {
     /// Ready, eligible, not draining nodes of the job's datacenters, in shuffled order.
     let order: [NodeInfo]
     let limit: Int
-    /// CPU and memory this plan has placed on each node so far.
-    var planned: [String: (cpu: UInt64, memory: UInt64)] = [:]
-    /// Allocations of this job per node (existing live ones plus planned ones).
-    var jobCollisions: [String: Int] = [:]
-    /// Allocations of this job per value of each spread attribute.
+    /// What this plan and the job hold on each node: the CPU and memory placed by this plan so far,
+    /// and the job's allocations (existing live ones plus planned ones). One table, so a candidate
+    /// node costs one lookup.
+    var perNode: [String: NodeTally] = [:]
+    /// Allocations of this job per value of each spread attribute, and their sum per attribute.
     var spreadCounts: [String: [String: Int]] = [:]
+    var spreadTotals: [String: Int] = [:]
     var placedCount = 0
+    /// Each group's constraints (the job's and its own), prepared once.
+    private var compiledConstraints: [String: [CompiledConstraint]] = [:]
+
+    struct NodeTally {
+        var cpu: UInt64 = 0
+        var memory: UInt64 = 0
+        var collisions = 0
+    }
     /// Where the next selection starts in `order` (as Nomad's source iterator, it continues where the
     /// last one stopped, so successive placements see different nodes, not the same first few).
     var cursor = 0
@@ -42,24 +51,32 @@ struct NodeSelector {
         while (1 << log2) < nodes.count { log2 += 1 }
         limit = max(2, log2)
         for allocation in state.allocations(ofJob: job.id) where allocation.desiredStatus == .run && !allocation.clientStatus.isTerminal {
-            jobCollisions[allocation.nodeID, default: 0] += 1
+            perNode[allocation.nodeID, default: NodeTally()].collisions += 1
         }
     }
 
     /// Records a placement so later choices see its resources and spread.
     mutating func commit(_ allocation: Allocation) {
-        var used = planned[allocation.nodeID] ?? (0, 0)
-        used.cpu += UInt64(allocation.resources.cpuMhz)
-        used.memory += UInt64(allocation.resources.memoryMb)
-        planned[allocation.nodeID] = used
-        jobCollisions[allocation.nodeID, default: 0] += 1
+        perNode[allocation.nodeID, default: NodeTally()].cpu += UInt64(allocation.resources.cpuMhz)
+        perNode[allocation.nodeID, default: NodeTally()].memory += UInt64(allocation.resources.memoryMb)
+        perNode[allocation.nodeID, default: NodeTally()].collisions += 1
         placedCount += 1
         if let node = state.nodes[allocation.nodeID] {
             for spread in spreads(for: allocation.taskGroup) {
                 let value = ConstraintMatcher.value(of: spread.attribute, on: node) ?? ""
                 spreadCounts[spread.attribute, default: [:]][value, default: 0] += 1
+                spreadTotals[spread.attribute, default: 0] += 1
             }
         }
+    }
+
+    /// A spread as one selection scores it: its attribute resolved, this job's counts per value
+    /// and their sum looked up once, not per candidate node.
+    private struct SpreadView {
+        var attribute: NodeAttribute
+        var weight: Double
+        var counts: [String: Int]
+        var total: Int
     }
 
     private func spreads(for groupName: String) -> [Helios_V1_Spread] {
@@ -68,7 +85,13 @@ struct NodeSelector {
 
     /// The best node for one allocation of `group`, or why there is none.
     mutating func select(group: Helios_V1_TaskGroup, ask: Resources, avoid: String?) -> Result<String, SelectionFailure> {
-        let constraints = job.constraints + group.constraints
+        let constraints = compiledConstraints[group.name] ?? (job.constraints + group.constraints).map(CompiledConstraint.init)
+        compiledConstraints[group.name] = constraints
+        let spreads = group.spreads.map { spread in
+            SpreadView(
+                attribute: NodeAttribute(spread.attribute), weight: Double(spread.weight == 0 ? 50 : spread.weight) / 100,
+                counts: spreadCounts[spread.attribute] ?? [:], total: spreadTotals[spread.attribute] ?? 0)
+        }
         var filteredByConstraint: [String: Int] = [:]
         var tooLittleCPU = 0
         var tooLittleMemory = 0
@@ -80,17 +103,18 @@ struct NodeSelector {
         for step in 0..<order.count {
             let node = order[(cursor + step) % order.count]
             examined = step + 1
-            if let failed = constraints.first(where: { !ConstraintMatcher.matches($0, node) }) {
-                filteredByConstraint[failed.attribute, default: 0] += 1
+            if let failed = constraints.first(where: { !$0.matches(node) }) {
+                filteredByConstraint[failed.constraint.attribute, default: 0] += 1
                 continue
             }
             let used = state.usedResources(onNode: node.id)
-            let extra = planned[node.id] ?? (0, 0)
-            let cpu = used.cpu + extra.cpu + UInt64(ask.cpuMhz)
-            let memory = used.memory + extra.memory + UInt64(ask.memoryMb)
+            let tally = perNode[node.id] ?? NodeTally()
+            let cpu = used.cpu + tally.cpu + UInt64(ask.cpuMhz)
+            let memory = used.memory + tally.memory + UInt64(ask.memoryMb)
             if cpu > UInt64(node.resources.cpuMhz) { tooLittleCPU += 1; continue }
             if memory > UInt64(node.resources.memoryMb) { tooLittleMemory += 1; continue }
-            candidates.append((node, score(node, cpu: cpu, memory: memory, group: group, avoid: avoid)))
+            let score = score(node, cpu: cpu, memory: memory, collisions: tally.collisions, group: group, spreads: spreads, avoid: avoid)
+            candidates.append((node, score))
             if candidates.count >= limit { break }
         }
         guard let best = candidates.max(by: { $0.score < $1.score || ($0.score == $1.score && $0.node.id > $1.node.id) }) else {
@@ -102,16 +126,16 @@ struct NodeSelector {
     }
 
     /// Higher is better: fuller nodes (bin packing), fewer of this job on the node, even spread.
-    private func score(_ node: NodeInfo, cpu: UInt64, memory: UInt64, group: Helios_V1_TaskGroup, avoid: String?) -> Double {
+    private func score(
+        _ node: NodeInfo, cpu: UInt64, memory: UInt64, collisions: Int, group: Helios_V1_TaskGroup, spreads: [SpreadView], avoid: String?
+    ) -> Double {
         let binpack = (Double(cpu) / Double(max(1, node.resources.cpuMhz)) + Double(memory) / Double(max(1, node.resources.memoryMb))) / 2
         var score = binpack
-        let collisions = jobCollisions[node.id] ?? 0
         score -= Double(collisions) / Double(max(1, group.count))
-        for spread in group.spreads {
-            let value = ConstraintMatcher.value(of: spread.attribute, on: node) ?? ""
-            let count = spreadCounts[spread.attribute]?[value] ?? 0
-            let total = spreadCounts[spread.attribute]?.values.reduce(0, +) ?? 0
-            score -= Double(spread.weight == 0 ? 50 : spread.weight) / 100 * Double(count) / Double(max(1, total))
+        for spread in spreads {
+            let value = spread.attribute.value(on: node) ?? ""
+            let count = spread.counts[value] ?? 0
+            score -= spread.weight * Double(count) / Double(max(1, spread.total))
         }
         if node.id == avoid { score -= 1 }
         return score

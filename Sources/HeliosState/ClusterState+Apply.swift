@@ -147,7 +147,7 @@ extension ClusterState {
         if stored.status == .unspecified { stored.status = .ready }
         stored.statusUpdatedAtMs = time
         stored.modifyIndex = index
-        nodes[node.id] = stored
+        putNode(stored)
         return .success(AppliedEvent())
     }
 
@@ -168,7 +168,7 @@ extension ClusterState {
             if change.draining { node.eligible = false }
         }
         node.modifyIndex = index
-        nodes[change.nodeID] = node
+        putNode(node)
         if change.status == .down {
             // Everything still running there is lost; the scheduler places replacements.
             for id in (allocationsByNode[change.nodeID] ?? []).sorted() {

@@ -16,6 +16,10 @@ public struct ClusterState: Sendable {
     public internal(set) var members: [UInt64: ClusterMember] = [:]
 
     // Secondary indexes (maintained by every mutation).
+    /// The ids of `nodes`, sorted (nodes are never removed: a new one is inserted in place). The
+    /// scheduler walks the nodes in this order for every evaluation; sorting 5,000 ids each time was
+    /// a fifth of its time.
+    var nodeOrder: [String] = []
     var allocationsByJob: [String: IDSet] = [:]
     var allocationsByNode: [String: Set<String>] = [:]
     var allocationsByStatus: [Int: Set<String>] = [:]
@@ -41,7 +45,7 @@ public struct ClusterState: Sendable {
     public func latestSpec(_ id: String) -> JobSpec? { jobs[id]?.versions.last?.spec }
 
     public var sortedJobs: [JobRecord] { jobs.keys.sorted().map { jobs[$0]! } }
-    public var sortedNodes: [NodeInfo] { nodes.keys.sorted().map { nodes[$0]! } }
+    public var sortedNodes: [NodeInfo] { nodeOrder.map { nodes[$0]! } }
 
     public func allocations(ofJob job: String) -> [Allocation] {
         (allocationsByJob[job]?.sorted() ?? []).map { allocations[$0]! }
@@ -113,6 +117,19 @@ public struct ClusterState: Sendable {
     }
 
     // MARK: Index maintenance
+
+    /// Stores a node, new or changed, keeping ``nodeOrder``.
+    mutating func putNode(_ node: NodeInfo) {
+        if nodes.updateValue(node, forKey: node.id) == nil {
+            var low = 0
+            var high = nodeOrder.count
+            while low < high {
+                let middle = (low + high) / 2
+                if nodeOrder[middle] < node.id { low = middle + 1 } else { high = middle }
+            }
+            nodeOrder.insert(node.id, at: low)
+        }
+    }
 
     /// Adds an allocation that is in no index yet to the indexes and its node's usage.
     mutating func addToIndexes(_ allocation: Allocation) {

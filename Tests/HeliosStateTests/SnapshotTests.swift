@@ -168,6 +168,9 @@ struct SnapshotTests {
         #expect(nonEmpty(loaded.evaluationsByStatus) == nonEmpty(state.evaluationsByStatus))
         #expect(loaded.nodeUsage.mapValues { [$0.cpu, $0.memory] } == state.nodeUsage.mapValues { [$0.cpu, $0.memory] })
         #expect(state.nodeUsage.values.contains { $0.cpu > 0 })
+        // The node order apply keeps (one id inserted at a time) is the one a load sorts at once.
+        #expect(state.nodeOrder == state.nodes.keys.sorted())
+        #expect(loaded.nodeOrder == state.nodeOrder)
         #expect(state.allocations.values.contains { !ClusterState.holdsResources($0) })
     }
 

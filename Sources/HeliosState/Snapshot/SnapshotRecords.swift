@@ -180,6 +180,7 @@ struct ClusterStateBuilder {
             throw SnapshotError("trailer counts (\(trailer.recordCount) records) disagree with the records read (\(records))")
         }
         indexes.finish(into: &state)
+        state.nodeOrder = state.nodes.keys.sorted()
         return (position, state)
     }
 }
