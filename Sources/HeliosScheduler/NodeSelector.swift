@@ -22,15 +22,15 @@ struct NodeSelector {
     var placedCount = 0
     /// Each group's constraints (the job's and its own), prepared once.
     private var compiledConstraints: [String: [CompiledConstraint]] = [:]
+    /// Where the next selection starts in `order` (as Nomad's source iterator, it continues where the
+    /// last one stopped, so successive placements see different nodes, not the same first few).
+    var cursor = 0
 
     struct NodeTally {
         var cpu: UInt64 = 0
         var memory: UInt64 = 0
         var collisions = 0
     }
-    /// Where the next selection starts in `order` (as Nomad's source iterator, it continues where the
-    /// last one stopped, so successive placements see different nodes, not the same first few).
-    var cursor = 0
 
     init(state: ClusterState, job: JobSpec, seed: UInt64) {
         self.state = state
@@ -57,9 +57,11 @@ struct NodeSelector {
 
     /// Records a placement so later choices see its resources and spread.
     mutating func commit(_ allocation: Allocation) {
-        perNode[allocation.nodeID, default: NodeTally()].cpu += UInt64(allocation.resources.cpuMhz)
-        perNode[allocation.nodeID, default: NodeTally()].memory += UInt64(allocation.resources.memoryMb)
-        perNode[allocation.nodeID, default: NodeTally()].collisions += 1
+        var tally = perNode[allocation.nodeID] ?? NodeTally()
+        tally.cpu += UInt64(allocation.resources.cpuMhz)
+        tally.memory += UInt64(allocation.resources.memoryMb)
+        tally.collisions += 1
+        perNode[allocation.nodeID] = tally
         placedCount += 1
         if let node = state.nodes[allocation.nodeID] {
             for spread in spreads(for: allocation.taskGroup) {
@@ -85,8 +87,13 @@ struct NodeSelector {
 
     /// The best node for one allocation of `group`, or why there is none.
     mutating func select(group: Helios_V1_TaskGroup, ask: Resources, avoid: String?) -> Result<String, SelectionFailure> {
-        let constraints = compiledConstraints[group.name] ?? (job.constraints + group.constraints).map(CompiledConstraint.init)
-        compiledConstraints[group.name] = constraints
+        let constraints: [CompiledConstraint]
+        if let prepared = compiledConstraints[group.name] {
+            constraints = prepared
+        } else {
+            constraints = (job.constraints + group.constraints).map(CompiledConstraint.init)
+            compiledConstraints[group.name] = constraints
+        }
         let spreads = group.spreads.map { spread in
             SpreadView(
                 attribute: NodeAttribute(spread.attribute), weight: Double(spread.weight == 0 ? 50 : spread.weight) / 100,

@@ -200,8 +200,9 @@ public struct ClusterState: Sendable {
         allocationsByStatus[old.clientStatus.rawValue]?.remove(id)
     }
 
-    /// Stores an evaluation, new or changed. A changed one keeps its job (an evaluation never moves
-    /// between jobs); only its status index entry moves, and only when the status changed.
+    /// Stores an evaluation, new or changed. A changed one keeps its by-job entry (evaluations do not
+    /// move between jobs; if one did, the entry would move with it), and its by-status entry moves
+    /// only when the status changed.
     mutating func putEvaluation(_ evaluation: Evaluation) {
         guard let old = evaluations[evaluation.id] else {
             evaluations[evaluation.id] = evaluation
