@@ -131,12 +131,8 @@ struct ClusterBenchmark: AsyncParsableCommand {
                             })
                         })
                     case .health:
-                        floorResults.append(try await measure(port: heliosCluster.ports[leader]!, concurrency: level, meter: heliosCluster.meter(leader: leader), { Grpc_Health_V1_Health.Client(wrapping: $0) }) { health, _, _ in
-                            _ = try await health.check(.init())
-                        })
-                        etcdFloorResults.append(try await measure(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, meter: etcdCluster.meter(leader: etcdLeader), { Grpc_Health_V1_Health.Client(wrapping: $0) }) { health, _, _ in
-                            _ = try await health.check(.init())
-                        })
+                        floorResults.append(try await measureHealth(port: heliosCluster.ports[leader]!, concurrency: level, meter: heliosCluster.meter(leader: leader)))
+                        etcdFloorResults.append(try await measureHealth(port: etcdCluster.clientPorts[etcdLeader]!, concurrency: level, meter: etcdCluster.meter(leader: etcdLeader)))
                     }
                 }
             }
@@ -250,6 +246,13 @@ extension ClusterBenchmark {
         let total = median(values)
         let leader = median(leaders)
         return "\(fixed(total, 0)) (\(fixed(leader, 0)) + \(fixed(total - leader, 0)))"
+    }
+
+    /// A round of `grpc.health.v1.Health/Check` calls (both systems serve it) against the server at `port`.
+    func measureHealth(port: Int, concurrency level: Int, meter: CPUMeter) async throws -> LoadGenerator.Result {
+        try await measure(port: port, concurrency: level, meter: meter, { Grpc_Health_V1_Health.Client(wrapping: $0) }) { health, _, _ in
+            _ = try await health.check(.init())
+        }
     }
 
     /// One round of the load generator against the server at `port`, through `connections` fresh

@@ -46,12 +46,20 @@ struct CompiledConstraint {
     let attribute: NodeAttribute
     private let regex: Regex<AnyRegexOutput>?
     private let version: VersionConstraint?
+    /// The members a `set_contains` constraint asks for.
+    private let wanted: [String]
 
     init(_ constraint: Helios_V1_Constraint) {
         self.constraint = constraint
         attribute = NodeAttribute(constraint.attribute)
         regex = constraint.operator == .regexp ? try? Regex(constraint.value) : nil
         version = constraint.operator == .version ? VersionConstraint(constraint.value) : nil
+        wanted = constraint.operator == .setContains ? Self.members(constraint.value) : []
+    }
+
+    /// The trimmed members of a comma-separated list.
+    private static func members(_ list: String) -> [String] {
+        list.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
     }
 
     func matches(_ node: NodeInfo) -> Bool {
@@ -69,8 +77,8 @@ struct CompiledConstraint {
             return version.matches(actual)
         case .setContains:
             guard let actual else { return false }
-            let have = Set(actual.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
-            return constraint.value.split(separator: ",").allSatisfy { have.contains(String($0).trimmingCharacters(in: .whitespaces)) }
+            let have = Set(Self.members(actual))
+            return wanted.allSatisfy { have.contains($0) }
         case .UNRECOGNIZED:
             return false
         }

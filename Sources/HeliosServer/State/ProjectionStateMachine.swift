@@ -21,6 +21,9 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
     /// How many recent outcomes are kept: a ring, so remembering one costs no hashing and no pruning.
     static let outcomeCapacity = 16_384
 
+    /// Where entry `index`'s outcome lives in the ring.
+    static func outcomeSlot(_ index: UInt64) -> Int { Int(index % UInt64(outcomeCapacity)) }
+
     private let inner = Mutex(Inner())
     let changes = StateChanges()
     let logger: Logger
@@ -37,7 +40,7 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
     /// The outcome of the entry at `index`, if still remembered.
     func outcome(at index: UInt64) -> AppliedChange? {
         inner.withLock { inner in
-            guard let change = inner.outcomes[Int(index % UInt64(Self.outcomeCapacity))], change.index == index else { return nil }
+            guard let change = inner.outcomes[Self.outcomeSlot(index)], change.index == index else { return nil }
             return change
         }
     }
@@ -62,7 +65,7 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
             } else {
                 inner.state.advance(to: entry.index)
             }
-            inner.outcomes[Int(entry.index % UInt64(Self.outcomeCapacity))] = change
+            inner.outcomes[Self.outcomeSlot(entry.index)] = change
             return change
         }
         changes.publish(change)
