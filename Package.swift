@@ -21,7 +21,7 @@ let package = Package(
         .library(name: "HeliosJobFile", targets: ["HeliosJobFile"]),
         .executable(name: "helios", targets: ["helios"]),
         .executable(name: "helios-bench", targets: ["HeliosBench"]),
-        .executable(name: "helios-simulate", targets: ["HeliosSimulator"]),
+        .executable(name: "helios-simulate", targets: ["HeliosSimulateCommand"]),
         .executable(name: "helios-torture", targets: ["HeliosTorture"]),
         .executable(name: "helios-fuzz", targets: ["HeliosFuzz"]),
     ],
@@ -78,7 +78,12 @@ let package = Package(
         /// Events -> projections; deterministic apply; snapshots of the projection.
         .target(
             name: "HeliosState",
-            dependencies: ["HeliosProto", "HeliosCompression", "HeliosLog", "HeliosRaft", "CCRC32C",
+            dependencies: ["HeliosProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .target(
+            name: "HeliosSnapshot",
+            dependencies: ["HeliosState", "HeliosProto", "HeliosCompression", "HeliosLog", "HeliosRaft",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings
@@ -106,8 +111,8 @@ let package = Package(
         .target(
             name: "HeliosServer",
             dependencies: [
-                "HeliosAPI", "HeliosState", "HeliosScheduler", "HeliosReplication", "HeliosRaft", "HeliosLog", "HeliosProto",
-                "CCRC32C",
+                "HeliosAPI", "HeliosState", "HeliosSnapshot", "HeliosScheduler", "HeliosReplication", "HeliosRaft", "HeliosLog",
+                "HeliosProto",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -122,7 +127,7 @@ let package = Package(
         .target(
             name: "HeliosAgent",
             dependencies: [
-                "CSpawn", "HeliosAPI", "HeliosClient", "HeliosProto", "HeliosState",
+                "CSpawn", "HeliosAPI", "HeliosClient", "HeliosProto",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -170,7 +175,7 @@ let package = Package(
         /// Test doubles shared by the test targets: crash-simulating file system, seeded randomness.
         .target(
             name: "HeliosTesting",
-            dependencies: ["HeliosLog", "HeliosState", "HeliosProto", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["HeliosLog", "HeliosProto", .product(name: "Logging", package: "swift-log"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: heliosSwiftSettings
         ),
@@ -182,16 +187,14 @@ let package = Package(
             dependencies: [
                 "HeliosLog",
                 "HeliosState",
+                "HeliosSnapshot",
                 "HeliosProto",
                 "HeliosRaft",
                 "HeliosServer",
                 "HeliosAgent",
                 "HeliosClient",
                 "HeliosJobFile",
-                "HeliosAPI",
                 "HeliosReplication",
-                "CCRC32C",
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -206,13 +209,13 @@ let package = Package(
                 "HeliosLog",
                 "HeliosRaft",
                 "HeliosState",
+                "HeliosSnapshot",
                 "HeliosProto",
                 "HeliosCompression",
                 "HeliosScheduler",
                 "HeliosAPI",
                 "HeliosBenchProto",
                 "HeliosTesting",
-                "CCRC32C",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -247,13 +250,13 @@ let package = Package(
         .executableTarget(
             name: "HeliosFuzz",
             dependencies: [
-                "CFuzzer", "HeliosLog", "HeliosJobFile", "HeliosState", "HeliosScheduler", "HeliosProto", "HeliosTesting",
+                "CFuzzer", "HeliosLog", "HeliosJobFile", "HeliosState", "HeliosSnapshot", "HeliosScheduler", "HeliosProto", "HeliosTesting",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: heliosSwiftSettings
         ),
         .executableTarget(
-            name: "HeliosSimulator",
+            name: "HeliosSimulateCommand",
             dependencies: ["HeliosSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: heliosSwiftSettings
         ),
@@ -262,7 +265,7 @@ let package = Package(
 
         .testTarget(
             name: "HeliosLogTests",
-            dependencies: ["HeliosLog", "HeliosTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HeliosLog", "HeliosTesting", "CCRC32C", .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(
@@ -272,7 +275,13 @@ let package = Package(
         ),
         .testTarget(
             name: "HeliosStateTests",
-            dependencies: ["HeliosState", "HeliosProto", "HeliosLog", "HeliosRaft", "HeliosTesting", "HeliosCompression",
+            dependencies: ["HeliosState", "HeliosProto", "HeliosTesting", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosSnapshotTests",
+            dependencies: ["HeliosSnapshot", "HeliosState", "HeliosProto", "HeliosLog", "HeliosRaft", "HeliosTesting", "HeliosCompression",
+                           "CCRC32C",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings
@@ -299,9 +308,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeliosClientTests",
-            dependencies: ["helios", "HeliosClient", "HeliosJobFile", "HeliosServer", "HeliosAPI", "HeliosProto", "HeliosTesting",
-                           .product(name: "GRPCCore", package: "grpc-swift-2"),
-                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            dependencies: ["helios", "HeliosClient", "HeliosJobFile", "HeliosServer", "HeliosProto", "HeliosTesting",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings
         ),

@@ -2,7 +2,6 @@ import Foundation
 import GRPCCore
 import HeliosAPI
 import HeliosProto
-import HeliosState
 import Logging
 import SwiftProtobuf
 import Synchronization

@@ -3,7 +3,6 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import HeliosAPI
 import HeliosProto
-import HeliosState
 import Logging
 import SwiftProtobuf
 import Synchronization

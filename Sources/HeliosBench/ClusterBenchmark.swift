@@ -274,22 +274,6 @@ extension ClusterBenchmark {
 
 /// The job each benchmark registration submits (about the size of a small real job).
 func benchSpec(_ id: String) -> Helios_V1_JobSpec {
-    .with {
-        $0.id = id
-        $0.type = .service
-        $0.groups = [.with {
-            $0.name = "app"
-            $0.count = 1
-            $0.tasks = [.with {
-                $0.name = "main"
-                $0.driver = "exec"
-                $0.command = "/usr/bin/sleep"
-                $0.args = ["3600"]
-                $0.resources = .with {
-                    $0.cpuMhz = 100
-                    $0.memoryMb = 64
-                }
-            }]
-        }]
-    }
+    JobSpecFixture.spec(
+        id: id, count: 1, cpu: 100, memory: 64, group: "app", task: "main", command: "/usr/bin/sleep", args: ["3600"], env: [:])
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import HeliosProto
 import HeliosScheduler
 import HeliosState
+import HeliosTesting
 import SwiftProtobuf
 
 /// `helios-bench scheduler`: placements per second for many jobs on many nodes, the scheduler
@@ -67,28 +68,11 @@ struct SchedulerBenchmark: ParsableCommand {
             try apply(.with {
                 $0.timeMs = time
                 $0.jobRegistered = .with {
-                    $0.spec = .with {
-                        $0.id = "job-\(j)"
-                        $0.type = .service
-                        $0.datacenters = ["dc1"]
-                        $0.priority = 50
-                        $0.groups = [.with {
-                            $0.name = "app"
-                            $0.count = UInt32(count)
-                            $0.tasks = [.with {
-                                $0.name = "main"
-                                $0.driver = "exec"
-                                $0.command = "/bin/sleep"
-                                $0.resources = .with {
-                                    $0.cpuMhz = 100
-                                    $0.memoryMb = 128
-                                }
-                            }]
-                            if spread {
-                                $0.spreads = [.with { $0.attribute = "rack"; $0.weight = 100 }]
-                                $0.constraints = [.with { $0.attribute = "kernel.name"; $0.operator = .equal; $0.value = "linux" }]
-                            }
-                        }]
+                    $0.spec = JobSpecFixture.spec(
+                        id: "job-\(j)", count: UInt32(count), cpu: 100, memory: 128, group: "app", task: "main", args: [], env: [:])
+                    if spread {
+                        $0.spec.groups[0].spreads = [.with { $0.attribute = "rack"; $0.weight = 100 }]
+                        $0.spec.groups[0].constraints = [.with { $0.attribute = "kernel.name"; $0.operator = .equal; $0.value = "linux" }]
                     }
                     $0.evaluation = evaluation
                 }

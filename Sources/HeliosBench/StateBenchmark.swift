@@ -4,6 +4,7 @@ import HeliosCompression
 import HeliosLog
 import HeliosProto
 import HeliosRaft
+import HeliosSnapshot
 import HeliosState
 import HeliosTesting
 import Logging
@@ -339,25 +340,9 @@ struct StateBenchmark: AsyncParsableCommand {
     }
 
     static func spec(_ id: String, count: UInt32) -> JobSpec {
-        .with {
-            $0.id = id
-            $0.name = id
-            $0.type = .service
-            $0.priority = 50
-            $0.datacenters = ["dc1"]
-            $0.groups = [.with {
-                $0.name = "web"
-                $0.count = count
-                $0.tasks = [.with {
-                    $0.name = "server"
-                    $0.driver = "exec"
-                    $0.command = "/usr/local/bin/server"
-                    $0.args = ["--port", "8080", "--workers", "4"]
-                    $0.resources = .with { $0.cpuMhz = 10; $0.memoryMb = 16 }
-                    $0.env = [.with { $0.key = "ENV"; $0.value = "production" }]
-                }]
-            }]
-        }
+        JobSpecFixture.spec(
+            id: id, count: count, cpu: 10, memory: 16, group: "web", task: "server", command: "/usr/local/bin/server",
+            args: ["--port", "8080", "--workers", "4"], env: ["ENV": "production"])
     }
 }
 

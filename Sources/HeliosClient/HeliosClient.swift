@@ -39,50 +39,21 @@ public final class HeliosClient: Sendable {
         public init() {}
     }
 
-    struct Endpoint: Sendable {
-        var address: ServerAddress
-        var client: GRPCClient<HTTP2ClientTransport.Posix>
-        var run: Task<Void, Never>
-    }
-
-    private let endpoints: Mutex<[Endpoint]>
-    private let current = Atomic<Int>(0)
+    private let servers: ServerConnections
     /// How this client retries and times out.
     public let configuration: Configuration
 
     /// Connects (lazily) to `addresses` (`host:port` or `http://host:port`, comma-separated lists allowed).
     public init(addresses: [String], configuration: Configuration = .init()) throws(HeliosClientError) {
-        let parsed = try ServerAddress.parseList(addresses)
-        guard !parsed.isEmpty else {
-            throw HeliosClientError(.invalidArgument, "no server address given; pass --server-addr host:port or set HELIOS_ADDR")
-        }
-        var endpoints: [Endpoint] = []
-        for address in parsed { endpoints.append(try Self.connect(address)) }
-        self.endpoints = Mutex(endpoints)
+        servers = try ServerConnections(addresses: try ServerAddress.parseList(addresses))
         self.configuration = configuration
     }
 
-    private static func connect(_ address: ServerAddress) throws(HeliosClientError) -> Endpoint {
-        let transport: HTTP2ClientTransport.Posix
-        do {
-            transport = try address.makeTransport()
-        } catch {
-            throw HeliosClientError(.invalidArgument, "server address \(address): \(error)")
-        }
-        let client = GRPCClient(transport: transport)
-        return Endpoint(address: address, client: client, run: Task { try? await client.runConnections() })
-    }
-
     /// The addresses this client knows: the ones it was given plus leaders servers reported.
-    public var addresses: [ServerAddress] { endpoints.withLock { $0.map(\.address) } }
+    public var addresses: [ServerAddress] { servers.addresses }
 
     /// Closes every connection; calls in flight fail.
-    public func close() {
-        for endpoint in endpoints.withLock({ $0 }) {
-            endpoint.client.beginGracefulShutdown()
-            endpoint.run.cancel()
-        }
-    }
+    public func close() { servers.close() }
 
     /// Options for one attempt.
     var unaryOptions: CallOptions {
@@ -104,40 +75,29 @@ public final class HeliosClient: Sendable {
         var failures: [ServerAddress: String] = [:]
         var anyAnswered = false
         while true {
-            let snapshot = endpoints.withLock { $0 }
-            let start = current.load(ordering: .relaxed) % snapshot.count
             var lastServerError: RPCError?
-            for offset in 0..<snapshot.count {
-                let index = (start + offset) % snapshot.count
-                let endpoint = snapshot[index]
-                do {
-                    let result = try await body(endpoint.client, endpoint.address)
-                    if index != start { current.store(index, ordering: .relaxed) }
-                    return result
-                } catch let error as RPCError {
-                    if Task.isCancelled { throw HeliosClientError(.cancelled, "\(call): cancelled") }
-                    switch error.code {
-                    case .unavailable where Self.isConnectionFailure(error), .deadlineExceeded where !anyAnswered:
-                        failures[endpoint.address] = Self.shortReason(error)
-                    case .unavailable:
-                        // The server answered but cannot serve now (no leader, write not committed).
-                        anyAnswered = true
-                        failures[endpoint.address] = error.message
-                        lastServerError = error
-                    default:
-                        throw HeliosClientError(error, call: call)
-                    }
-                } catch let error as HeliosClientError {
-                    throw error
-                } catch {
-                    if Task.isCancelled || error is CancellationError { throw HeliosClientError(.cancelled, "\(call): cancelled") }
-                    throw HeliosClientError(.server, "\(call): \(error)")
+            let answer = try await servers.firstAnswer(body) { (error, address) throws(HeliosClientError) in
+                if let error = error as? HeliosClientError { throw error }
+                if Task.isCancelled || error is CancellationError { throw HeliosClientError(.cancelled, "\(call): cancelled") }
+                guard let error = error as? RPCError else { throw HeliosClientError(.server, "\(call): \(error)") }
+                switch error.code {
+                case .unavailable where Self.isConnectionFailure(error), .deadlineExceeded where !anyAnswered:
+                    failures[address] = Self.shortReason(error)
+                case .unavailable:
+                    // The server answered but cannot serve now (no leader, write not committed).
+                    anyAnswered = true
+                    failures[address] = error.message
+                    lastServerError = error
+                default:
+                    throw HeliosClientError(error, call: call)
                 }
             }
-            await learnLeader(known: snapshot.map(\.address))
+            if let answer { return answer }
+            let known = servers.addresses
+            await learnLeader(known: known)
             if ContinuousClock.now + backoff > deadline {
                 if let lastServerError { throw HeliosClientError(lastServerError, call: call) }
-                throw Self.unreachable(failures, addresses: snapshot.map(\.address))
+                throw Self.unreachable(failures, addresses: known)
             }
             do { try await Task.sleep(for: backoff) } catch { throw HeliosClientError(.cancelled, "\(call): cancelled") }
             backoff = min(backoff * 1.6, configuration.maxBackoff)
@@ -150,22 +110,11 @@ public final class HeliosClient: Sendable {
         var options = CallOptions.defaults
         options.timeout = .milliseconds(500)
         options.waitForReady = false
-        for endpoint in endpoints.withLock({ $0 }) {
+        for endpoint in servers.all {
             guard let info = try? await Helios_V1_Operator.Client(wrapping: endpoint.client).clusterInfo(.init(), options: options),
                 !info.leaderAddress.isEmpty, let leader = try? ServerAddress(parsing: info.leaderAddress)
             else { continue }
-            if known.contains(leader) { return }
-            guard let added = try? Self.connect(leader) else { return }
-            let kept = endpoints.withLock { endpoints -> Bool in
-                guard !endpoints.contains(where: { $0.address == leader }) else { return false }
-                endpoints.append(added)
-                current.store(endpoints.count - 1, ordering: .relaxed)
-                return true
-            }
-            if !kept {
-                added.client.beginGracefulShutdown()
-                added.run.cancel()
-            }
+            if !known.contains(leader) { _ = try? servers.add(leader) }
             return
         }
     }

@@ -1,4 +1,5 @@
 import HeliosProto
+import HeliosSnapshot
 import HeliosState
 import HeliosTesting
 import SwiftProtobuf

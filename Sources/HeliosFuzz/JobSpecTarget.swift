@@ -31,7 +31,7 @@ enum JobSpecTarget: FuzzTarget {
     }()
 
     static func seeds() throws -> [[UInt8]] {
-        var specs: [Helios_V1_JobSpec] = [try JobFile.parse(JobFile.example, file: "example.yaml"), EventGenerator.spec(id: "web")]
+        var specs: [Helios_V1_JobSpec] = [try JobFile.parse(JobFile.example, file: "example.yaml"), JobSpecFixture.spec(id: "web")]
         for file in try exampleJobFiles() {
             specs.append(try JobFile.parse(String(decoding: file.bytes, as: UTF8.self), file: file.name))
         }

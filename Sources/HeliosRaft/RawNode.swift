@@ -1,8 +1,11 @@
-/// A Raft node as a plain value the caller drives (etcd-io/raft's RawNode): no threads, no clock,
-/// no I/O. Not thread-safe: one loop owns it.
+/// A Raft node the caller drives (etcd-io/raft's RawNode): no threads, no clock, no I/O. Not
+/// thread-safe: one loop owns it.
+///
+/// A reference type (the node's Raft state is one object): a second reference is the same node,
+/// never a copy of it, so a caller cannot step a stale copy by accident.
 ///
 /// ```swift
-/// var node = try RawNode(configuration: config, storage: storage)
+/// let node = try RawNode(configuration: config, storage: storage)
 /// node.tick()                       // every tick interval
 /// node.step(message)                // every message from a peer
 /// try node.propose(bytes)           // on the leader
@@ -11,7 +14,7 @@
 ///     node.advance()
 /// }
 /// ```
-public struct RawNode {
+public final class RawNode {
     let raft: Raft
     private var previousSoftState: SoftState
     private var previousHardState: HardState
@@ -30,14 +33,14 @@ public struct RawNode {
     // MARK: Input
 
     /// Advances the logical clock by one tick.
-    public mutating func tick() { raft.tick() }
+    public func tick() { raft.tick() }
 
     /// Starts an election now (tests, tooling).
-    public mutating func campaign() { raft.campaignIfAllowed() }
+    public func campaign() { raft.campaignIfAllowed() }
 
     /// Handles a message from a peer. Messages from unknown peers, stale terms or with
     /// out-of-range indexes are ignored or answered; none can crash the node.
-    public mutating func step(_ message: Message) {
+    public func step(_ message: Message) {
         guard message.term > 0, message.from != 0, message.from != raft.id, message.to == raft.id else { return }
         switch message.type {
         case .propose, .readIndex:
@@ -49,31 +52,31 @@ public struct RawNode {
     }
 
     /// Proposes application data. Only the leader accepts proposals.
-    public mutating func propose(_ data: [UInt8]) throws(RaftError) {
+    public func propose(_ data: [UInt8]) throws(RaftError) {
         try raft.propose([Entry(index: 0, term: 0, kind: .normal, data: data)])
     }
 
     /// Proposes several entries at once (one batch).
-    public mutating func propose(batch: [[UInt8]]) throws(RaftError) {
+    public func propose(batch: [[UInt8]]) throws(RaftError) {
         try raft.propose(batch.map { Entry(index: 0, term: 0, kind: .normal, data: $0) })
     }
 
     /// Proposes a membership change (one at a time).
-    public mutating func proposeConfigurationChange(_ change: ConfigurationChange) throws(RaftError) {
+    public func proposeConfigurationChange(_ change: ConfigurationChange) throws(RaftError) {
         try raft.propose([Entry(index: 0, term: 0, kind: .configuration, data: change.encoded())])
     }
 
     /// Applies a committed configuration change; returns the new configuration.
     @discardableResult
-    public mutating func applyConfigurationChange(_ change: ConfigurationChange) -> ConfigurationState {
+    public func applyConfigurationChange(_ change: ConfigurationChange) -> ConfigurationState {
         raft.applyConfigurationChange(change)
     }
 
     /// Asks the leader to hand leadership to `target`.
-    public mutating func transferLeadership(to target: NodeID) { raft.transferLeadership(to: target) }
+    public func transferLeadership(to target: NodeID) { raft.transferLeadership(to: target) }
 
     /// Requests a linearizable read; the answer is a ``ReadState`` with the same context.
-    public mutating func readIndex(context: [UInt8]) { raft.readIndex(context: context) }
+    public func readIndex(context: [UInt8]) { raft.readIndex(context: context) }
 
     /// Reports that the connection carrying `node`'s messages to this node closed (its process
     /// exited or the link broke). If `node` is this follower's leader, the follower stops counting
@@ -83,10 +86,10 @@ public struct RawNode {
     /// they do not split the vote. A false alarm disrupts nothing: the pre-vote fails while the
     /// others still hear from the leader, and the leader's next message makes this node its
     /// follower again. Ignored in any other case.
-    public mutating func reportConnectionClosed(from node: NodeID) { raft.leaderConnectionClosed(node) }
+    public func reportConnectionClosed(from node: NodeID) { raft.leaderConnectionClosed(node) }
 
     /// Reports that a peer could not be reached (it goes back to probing).
-    public mutating func reportUnreachable(_ node: NodeID) {
+    public func reportUnreachable(_ node: NodeID) {
         guard raft.role == .leader, var progress = raft.tracker.progress[node] else { return }
         if progress.state == .replicate { progress.becomeProbe() }
         raft.tracker.progress[node] = progress
@@ -104,7 +107,7 @@ public struct RawNode {
     }
 
     /// Collects what must be done (see ``Ready``). Call ``advance()`` before the next ready().
-    public mutating func ready() -> Ready {
+    public func ready() -> Ready {
         precondition(handedOut == nil, "ready() called again before advance()")
         let soft = SoftState(leader: raft.leader, role: raft.role)
         let hard = raft.hardState
@@ -135,7 +138,7 @@ public struct RawNode {
     /// Tells the node the last Ready was handled: entries and hard state are durable, committed
     /// entries are applied. Steps the messages this node sent itself (its own vote, its own append
     /// acknowledgement), which count only now.
-    public mutating func advance() {
+    public func advance() {
         guard let done = handedOut else { return }
         handedOut = nil
         if let snapshot = done.snapshot {

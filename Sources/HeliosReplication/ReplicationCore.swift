@@ -16,7 +16,7 @@ public struct ReplicationCore {
         case dropped(index: UInt64)
     }
 
-    public private(set) var node: RawNode
+    public let node: RawNode
     /// Proposals awaiting their entry's application: index → (term, caller's id).
     private var pending: [UInt64: (term: UInt64, id: UInt64)] = [:]
     private var inFlight: Ready?
@@ -31,8 +31,8 @@ public struct ReplicationCore {
     public var isPersisting: Bool { inFlight != nil }
 
     /// Direct access for inputs that need no tracking (tick, step, transfer, read index).
-    public mutating func withNode<R>(_ body: (inout RawNode) throws -> R) rethrows -> R {
-        try body(&node)
+    public func withNode<R>(_ body: (RawNode) throws -> R) rethrows -> R {
+        try body(node)
     }
 
     /// Proposes `data`; returns the index it was given. `id` comes back in the outcome.

@@ -6,6 +6,7 @@ import HeliosLog
 import HeliosProto
 import HeliosRaft
 import HeliosReplication
+import HeliosSnapshot
 import HeliosState
 import Logging
 import SwiftProtobuf
@@ -224,16 +225,26 @@ public final class HeliosServerNode: Sendable {
 
     // MARK: Reading and writing
 
-    /// The state after a linearizable read barrier (unless `stale`).
+    /// Reads the state after a linearizable read barrier (unless `stale`), under the state's lock:
+    /// for reads of a few records. Reads that walk the state use ``view(stale:)``.
     func read<R>(stale: Bool, _ body: (ClusterState) throws -> R) async throws -> R {
-        if !stale {
-            do {
-                _ = try await driver.readBarrier(timeout: .seconds(5))
-            } catch let error as ProposalError {
-                throw RPCError(code: .unavailable, message: "cannot confirm the state is current (\(error)); retry, or pass stale reads")
-            }
-        }
+        if !stale { try await readBarrier() }
         return try stateMachine.read(body)
+    }
+
+    /// The state after a linearizable read barrier (unless `stale`), as an immutable view taken in
+    /// O(1) (``ProjectionStateMachine/view()``): walking it never holds up apply.
+    func view(stale: Bool) async throws -> ClusterState {
+        if !stale { try await readBarrier() }
+        return stateMachine.view()
+    }
+
+    private func readBarrier() async throws {
+        do {
+            _ = try await driver.readBarrier(timeout: .seconds(5))
+        } catch let error as ProposalError {
+            throw RPCError(code: .unavailable, message: "cannot confirm the state is current (\(error)); retry, or pass stale reads")
+        }
     }
 
     /// The outcome of a proposal as the API reports it.

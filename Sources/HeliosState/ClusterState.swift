@@ -15,18 +15,20 @@ public struct ClusterState: Sendable {
     public internal(set) var evaluations = EvaluationTable()
     public internal(set) var members: [UInt64: ClusterMember] = [:]
 
-    // Secondary indexes (maintained by every mutation).
+    // Secondary indexes (maintained by every mutation). Those that grow with the number of
+    // allocations or jobs are sharded (``ShardedDictionary``) so that a change made while a reader's
+    // copy shares them copies a shard, not the index.
     /// The ids of `nodes`, sorted (nodes are never removed: a new one is inserted in place). The
     /// scheduler walks the nodes in this order for every evaluation; sorting 5,000 ids each time was
     /// a fifth of its time.
     var nodeOrder: [String] = []
-    var allocationsByJob: [String: IDSet] = [:]
-    var allocationsByNode: [String: Set<String>] = [:]
-    var allocationsByStatus: [Int: Set<String>] = [:]
-    var evaluationsByJob: [String: IDSet] = [:]
+    var allocationsByJob = ShardedDictionary<String, IDSet>()
+    var allocationsByNode: [String: ShardedSet<String>] = [:]
+    var allocationsByStatus: [Int: ShardedSet<String>] = [:]
+    var evaluationsByJob = ShardedDictionary<String, IDSet>()
     /// Only the open statuses (see ``isIndexed(_:)``): the terminal ones hold nearly every
     /// evaluation ever made and are never looked up by status on a hot path.
-    var evaluationsByStatus: [Int: Set<String>] = [:]
+    var evaluationsByStatus: [Int: ShardedSet<String>] = [:]
     /// CPU and memory held on each node by allocations that hold resources (see ``holdsResources(_:)``).
     var nodeUsage: [String: (cpu: UInt64, memory: UInt64)] = [:]
 

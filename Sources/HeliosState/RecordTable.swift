@@ -12,6 +12,9 @@ import HeliosProto
 ///
 /// A read (``subscript(_:)``) decodes an encoded record each time (microseconds); apply uses
 /// ``load(_:)``, which keeps the decoded record for the next event.
+///
+/// The entries are sharded (``ShardedDictionary``): a change made while a reader's copy of the
+/// state shares the table copies one shard, not the table.
 public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
     /// A record as the table keeps it.
     enum Stored: Sendable {
@@ -30,7 +33,7 @@ public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
         }
     }
 
-    private var entries: [String: Stored] = [:]
+    private var entries = ShardedDictionary<String, Stored>()
 
     public init() {}
 
@@ -70,6 +73,9 @@ public struct RecordTable<Record: SnapshotKeptRecord>: Sendable {
     /// How many records are still in their snapshot encoding (looks at every entry: for tests).
     var encodedCount: Int { entries.values.count { if case .encoded = $0 { true } else { false } } }
 
+    /// How many shards the table keeps its entries in (for tests).
+    var shardCount: Int { entries.shardCount }
+
     /// Adds a record read from a snapshot.
     mutating func insert(id: String, _ stored: Stored) { entries[id] = stored }
 
@@ -104,10 +110,10 @@ extension SnapshotKeptRecord {
 /// A kept record's bytes: a range of the snapshot batch buffer it was read from, which stays alive
 /// while any of its records is kept (a copy per record cost a heap allocation each, and the batch's
 /// bytes are little more than its records).
-struct KeptBytes: Sendable {
+package struct KeptBytes: Sendable {
     let buffer: [UInt8]
     let offset: UInt32
-    let count: UInt32
+    package let count: UInt32
 
     /// `count` bytes of `buffer` from `offset` (a batch is at most a few hundred KiB plus one record
     /// of at most 2 GiB: the offsets fit).
@@ -123,7 +129,7 @@ struct KeptBytes: Sendable {
         self.init(in: Array(bytes), offset: 0, count: bytes.count)
     }
 
-    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<Int(offset + count)])) }
     }
 }

@@ -1,5 +1,4 @@
 import HeliosProto
-import HeliosState
 import SwiftProtobuf
 
 /// Produces realistic event streams from a seed: nodes register, jobs are registered, evaluated,
@@ -27,28 +26,6 @@ public struct EventGenerator {
 
     mutating func pick<T>(_ items: [T]) -> T? {
         items.isEmpty ? nil : items[Int(random.next() % UInt64(items.count))]
-    }
-
-    public static func spec(id: String, type: Helios_V1_JobType = .service, count: UInt32 = 2, cpu: UInt32 = 100, memory: UInt32 = 64) -> JobSpec {
-        .with {
-            $0.id = id
-            $0.name = id
-            $0.type = type
-            $0.priority = 50
-            $0.datacenters = ["dc1"]
-            $0.groups = [.with {
-                $0.name = "main"
-                $0.count = count
-                $0.tasks = [.with {
-                    $0.name = "task"
-                    $0.driver = "exec"
-                    $0.command = "/bin/sleep"
-                    $0.args = ["60"]
-                    $0.resources = .with { $0.cpuMhz = cpu; $0.memoryMb = memory }
-                    $0.env = [.with { $0.key = "MODE"; $0.value = "test" }]
-                }]
-            }]
-        }
     }
 
     public static func node(id: String, cpu: UInt32 = 4000, memory: UInt32 = 8192) -> NodeInfo {
@@ -90,7 +67,7 @@ public struct EventGenerator {
             let evaluation = id("eval")
             pendingEvaluations.append((evaluation, job))
             event.jobRegistered = .with {
-                $0.spec = Self.spec(id: job, type: random.chance(0.3) ? .batch : .service, count: UInt32(1 + random.next() % 3))
+                $0.spec = JobSpecFixture.spec(id: job, type: random.chance(0.3) ? .batch : .service, count: UInt32(1 + random.next() % 3))
                 $0.evaluation = Self.evaluation(id: evaluation, job: job)
             }
         case 20..<40:

@@ -97,24 +97,8 @@ final class Workload: Sendable {
         if kind == .register && outcome == .ok { acknowledged.withLock { _ = $0.insert(key) } }
     }
 
+    /// A batch job with no placements: the registry is what is checked.
     static func spec(_ id: String) -> Helios_V1_JobSpec {
-        .with {
-            $0.id = id
-            $0.type = .batch
-            // No placements needed: the registry is what is checked.
-            $0.groups = [.with {
-                $0.name = "g"
-                $0.count = 0
-                $0.tasks = [.with {
-                    $0.name = "t"
-                    $0.driver = "exec"
-                    $0.command = "/bin/true"
-                    $0.resources = .with {
-                        $0.cpuMhz = 10
-                        $0.memoryMb = 10
-                    }
-                }]
-            }]
-        }
+        JobSpecFixture.spec(id: id, type: .batch, count: 0, cpu: 10, memory: 10, group: "g", task: "t", command: "/bin/true", args: [], env: [:])
     }
 }

@@ -255,7 +255,7 @@ struct ScenarioTests {
         storage.setHardState(HardState(term: network.status(2).term, vote: 0, commit: applied - 4))
         var config = RaftConfiguration(id: 2, randomSeed: 2)
         config.applied = applied
-        var restarted = try RawNode(configuration: config, storage: storage)
+        let restarted = try RawNode(configuration: config, storage: storage)
         #expect(restarted.status.commit >= applied)
         #expect(restarted.status.applied == applied)
         if restarted.hasReady { #expect(!restarted.ready().committedEntries.contains { $0.index <= applied }) }

@@ -65,7 +65,7 @@ struct SchedulerTests {
     }
 
     static func spec(_ id: String, count: UInt32, cpu: UInt32 = 1000, type: Helios_V1_JobType = .service, _ adjust: (inout JobSpec) -> Void = { _ in }) -> JobSpec {
-        var spec = EventGenerator.spec(id: id, type: type, count: count, cpu: cpu, memory: 128)
+        var spec = JobSpecFixture.spec(id: id, type: type, count: count, cpu: cpu, memory: 128)
         adjust(&spec)
         return spec
     }

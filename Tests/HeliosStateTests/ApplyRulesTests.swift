@@ -19,7 +19,7 @@ struct ApplyRulesTests {
         state.apply(event { $0.nodeRegistered = .with { $0.node = EventGenerator.node(id: "n1") } }, at: 1)
         state.apply(event {
             $0.jobRegistered = .with {
-                $0.spec = EventGenerator.spec(id: "web")
+                $0.spec = JobSpecFixture.spec(id: "web")
                 $0.evaluation = EventGenerator.evaluation(id: "e1", job: "web")
             }
         }, at: 2)
@@ -41,11 +41,11 @@ struct ApplyRulesTests {
     func jobVersions() throws {
         var state = seeded()
         #expect(state.job("web")?.versions.map(\.version) == [1])
-        let second = state.apply(event { $0.jobRegistered = .with { $0.spec = EventGenerator.spec(id: "web", count: 5) } }, at: 3)
+        let second = state.apply(event { $0.jobRegistered = .with { $0.spec = JobSpecFixture.spec(id: "web", count: 5) } }, at: 3)
         #expect(try second.get().jobVersion == 2)
         #expect(state.job("web")?.versions.map(\.version) == [1, 2])
         #expect(state.latestSpec("web")?.groups[0].count == 5)
-        let stale = state.apply(event { $0.jobRegistered = .with { $0.spec = EventGenerator.spec(id: "web"); $0.expectedVersion = 1 } }, at: 4)
+        let stale = state.apply(event { $0.jobRegistered = .with { $0.spec = JobSpecFixture.spec(id: "web"); $0.expectedVersion = 1 } }, at: 4)
         #expect(stale == .failure(EventRejection("job web", "expected version 1, but the current version is 2")))
         #expect(state.appliedIndex == 4, "a refused event still consumes its index")
     }
@@ -53,7 +53,7 @@ struct ApplyRulesTests {
     @Test("an invalid spec is refused with the field path")
     func invalidSpec() {
         var state = ClusterState()
-        var spec = EventGenerator.spec(id: "api")
+        var spec = JobSpecFixture.spec(id: "api")
         spec.groups[0].tasks[0].driver = "docker"
         let result = state.apply(event { $0.jobRegistered = .with { $0.spec = spec } }, at: 1)
         #expect(result == .failure(EventRejection("job api", "groups[0].tasks[0].driver: unknown driver 'docker' (only exec is supported)")))
@@ -147,7 +147,7 @@ struct ApplyRulesTests {
         var state = seeded()
         state.apply(event {
             $0.jobRegistered = .with {
-                $0.spec = EventGenerator.spec(id: "api")
+                $0.spec = JobSpecFixture.spec(id: "api")
                 $0.evaluation = EventGenerator.evaluation(id: "e2", job: "api")
             }
         }, at: 3)

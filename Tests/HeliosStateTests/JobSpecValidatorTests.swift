@@ -28,7 +28,7 @@ struct JobSpecValidatorTests {
 
     @Test("problems name the field")
     func problems() {
-        var spec = EventGenerator.spec(id: "web")
+        var spec = JobSpecFixture.spec(id: "web")
         #expect(JobSpecValidator.problem(in: spec) == nil)
         spec.id = "a b"
         #expect(JobSpecValidator.problem(in: spec) == "id: must not contain spaces or '/'")

@@ -1,6 +1,5 @@
 import Foundation
 import HeliosProto
-import HeliosState
 import SwiftProtobuf
 
 /// What this machine offers, read from /proc and uname: cores, CPU MHz in total, memory, and the

@@ -1,6 +1,5 @@
 import Foundation
 import HeliosProto
-import HeliosState
 import SwiftProtobuf
 import Synchronization
 

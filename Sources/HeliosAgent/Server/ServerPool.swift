@@ -2,35 +2,19 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import HeliosClient
 import Logging
-import Synchronization
 
-/// The servers an agent talks to: one gRPC client each, calls go to the current one and move to the
-/// next on connection-level failures (the agent fails over between servers).
+/// The servers an agent talks to (``ServerConnections``, as the client's): a call goes to the server
+/// that answered last and moves to the next on a connection-level failure, each server once per call.
 final class ServerPool: Sendable {
-    struct Server: Sendable {
-        var address: String
-        var client: GRPCClient<HTTP2ClientTransport.Posix>
-        var run: Task<Void, Never>
-    }
-
-    private let servers: [Server]
-    private let current = Atomic<Int>(0)
+    private let servers: ServerConnections
     private let logger: Logger
 
     init(addresses: [String], logger: Logger) throws {
-        var servers: [Server] = []
-        for address in addresses {
-            let parsed: ServerAddress
-            do {
-                parsed = try ServerAddress(parsing: address)
-            } catch {
-                throw AgentError(error.message)
-            }
-            let client = GRPCClient(transport: try parsed.makeTransport())
-            servers.append(Server(address: parsed.description, client: client, run: Task { _ = try? await client.runConnections() }))
+        do {
+            servers = try ServerConnections(addresses: try ServerAddress.parseList(addresses))
+        } catch {
+            throw AgentError(error.message)
         }
-        guard !servers.isEmpty else { throw AgentError("no server address given; pass --server-addr host:port") }
-        self.servers = servers
         self.logger = logger
     }
 
@@ -44,24 +28,18 @@ final class ServerPool: Sendable {
         }
     }
 
-    var addresses: [String] { servers.map(\.address) }
+    var addresses: [String] { servers.addresses.map(\.description) }
 
     /// Runs `body` against the current server; on a connection-level failure tries the next ones
     /// (each server once) before giving up with the last error.
     func call<R: Sendable>(_ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R) async throws -> R {
         var lastError: (any Error)?
-        let start = current.load(ordering: .relaxed)
-        for offset in 0..<servers.count {
-            let index = (start + offset) % servers.count
-            do {
-                let result = try await body(servers[index].client)
-                if index != start { current.store(index, ordering: .relaxed) }
-                return result
-            } catch let error as RPCError where [.unavailable, .deadlineExceeded, .cancelled].contains(error.code) {
-                logger.debug("server unreachable, trying the next", metadata: ["server": "\(servers[index].address)", "error": "\(error)"])
-                lastError = error
-            }
+        let answer = try await servers.firstAnswer({ client, _ in try await body(client) }) { error, address in
+            guard let rpcError = error as? RPCError, [.unavailable, .deadlineExceeded, .cancelled].contains(rpcError.code) else { throw error }
+            logger.debug("server unreachable, trying the next", metadata: ["server": "\(address)", "error": "\(error)"])
+            lastError = error
         }
+        if let answer { return answer }
         throw lastError ?? AgentError("no server answered")
     }
 
@@ -73,12 +51,7 @@ final class ServerPool: Sendable {
         return options
     }
 
-    func shutdown() {
-        for server in servers {
-            server.client.beginGracefulShutdown()
-            server.run.cancel()
-        }
-    }
+    func shutdown() { servers.close() }
 }
 
 /// An agent problem a person can act on.

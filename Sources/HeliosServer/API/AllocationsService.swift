@@ -23,23 +23,22 @@ struct AllocationsService: Helios_V1_Allocations.SimpleServiceProtocol {
         if case .UNRECOGNIZED(let value) = request.status {
             throw RPCError(code: .invalidArgument, message: "status: \(value) is not an allocation client status")
         }
-        return try await node.read(stale: request.read.stale) { state in
-            var allocations: [Allocation]
-            if !request.jobID.isEmpty {
-                allocations = state.allocations(ofJob: request.jobID)
-            } else if !request.nodeID.isEmpty {
-                allocations = state.allocations(onNode: try RequestChecks.node(request.nodeID, in: state).id)
-            } else if request.status != .unspecified {
-                allocations = state.allocations(withStatus: request.status)
-            } else {
-                allocations = state.allocations.keys.sorted().map { state.allocations[$0]! }
-            }
-            if !request.nodeID.isEmpty { allocations.removeAll { !$0.nodeID.hasPrefix(request.nodeID) } }
-            if request.status != .unspecified { allocations.removeAll { $0.clientStatus != request.status } }
-            return .with {
-                $0.allocations = allocations
-                $0.index = state.appliedIndex
-            }
+        let state = try await node.view(stale: request.read.stale)
+        var allocations: [Allocation]
+        if !request.jobID.isEmpty {
+            allocations = state.allocations(ofJob: request.jobID)
+        } else if !request.nodeID.isEmpty {
+            allocations = state.allocations(onNode: try RequestChecks.node(request.nodeID, in: state).id)
+        } else if request.status != .unspecified {
+            allocations = state.allocations(withStatus: request.status)
+        } else {
+            allocations = state.allocations.keys.sorted().map { state.allocations[$0]! }
+        }
+        if !request.nodeID.isEmpty { allocations.removeAll { !$0.nodeID.hasPrefix(request.nodeID) } }
+        if request.status != .unspecified { allocations.removeAll { $0.clientStatus != request.status } }
+        return .with {
+            $0.allocations = allocations
+            $0.index = state.appliedIndex
         }
     }
 

@@ -64,7 +64,7 @@ struct JobsService: Helios_V1_Jobs.SimpleServiceProtocol {
     func plan(request: Helios_V1_PlanJobRequest, context: ServerContext) async throws -> Helios_V1_PlanJobResponse {
         guard request.hasSpec else { throw RPCError(code: .invalidArgument, message: "spec: missing; send the job spec to plan") }
         let spec = try RequestChecks.jobSpec(request.spec)
-        var state = try await node.read(stale: false) { $0 }
+        var state = try await node.view(stale: false)
         let current = state.job(spec.id)
         let evaluation = Evaluation.with {
             $0.id = "plan-" + HeliosServerNode.newID()
@@ -115,13 +115,12 @@ struct JobsService: Helios_V1_Jobs.SimpleServiceProtocol {
     }
 
     func list(request: Helios_V1_ListJobsRequest, context: ServerContext) async throws -> Helios_V1_ListJobsResponse {
-        try await node.read(stale: request.read.stale) { state in
-            .with {
-                $0.jobs = state.sortedJobs.filter { request.prefix.isEmpty || $0.id.hasPrefix(request.prefix) }.map { job in
-                    Self.summary(job, state.allocations(ofJob: job.id))
-                }
-                $0.index = state.appliedIndex
+        let state = try await node.view(stale: request.read.stale)
+        return .with {
+            $0.jobs = state.sortedJobs.filter { request.prefix.isEmpty || $0.id.hasPrefix(request.prefix) }.map { job in
+                Self.summary(job, state.allocations(ofJob: job.id))
             }
+            $0.index = state.appliedIndex
         }
     }
 

@@ -13,11 +13,10 @@ struct NodesService: Helios_V1_Nodes.SimpleServiceProtocol {
     let node: HeliosServerNode
 
     func list(request: Helios_V1_ListNodesRequest, context: ServerContext) async throws -> Helios_V1_ListNodesResponse {
-        try await node.read(stale: request.read.stale) { state in
-            .with {
-                $0.nodes = state.sortedNodes
-                $0.index = state.appliedIndex
-            }
+        let state = try await node.view(stale: request.read.stale)
+        return .with {
+            $0.nodes = state.sortedNodes
+            $0.index = state.appliedIndex
         }
     }
 

@@ -5,6 +5,7 @@ import HeliosAPI
 import HeliosProto
 import HeliosRaft
 import HeliosReplication
+import HeliosSnapshot
 import HeliosState
 import Logging
 import SwiftProtobuf
@@ -126,7 +127,7 @@ struct OperatorService: Helios_V1_Operator.SimpleServiceProtocol {
     func snapshotSave(
         request: Helios_V1_SnapshotSaveRequest, response: RPCWriter<Helios_V1_SnapshotChunk>, context: ServerContext
     ) async throws {
-        let state = try await node.read(stale: false) { $0 }
+        let state = try await node.view(stale: false)
         let term = (try? node.storage.term(at: state.appliedIndex)) ?? node.driver.status?.term ?? 0
         let configuration = node.driver.membership ?? ConfigurationState()
         let position = SnapshotPosition(
@@ -161,10 +162,7 @@ struct OperatorService: Helios_V1_Operator.SimpleServiceProtocol {
 
     func clusterInfo(request: Helios_V1_ClusterInfoRequest, context: ServerContext) async throws -> Helios_V1_ClusterInfoResponse {
         guard let status = node.driver.status else { throw RPCError(code: .unavailable, message: "the Raft loop is not running yet") }
-        let (applied, digest) = node.stateMachine.read { state -> (UInt64, UInt32) in
-            guard request.withStateDigest else { return (state.appliedIndex, 0) }
-            return (state.appliedIndex, state.canonicalBytes().withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress, $0.count) })
-        }
+        let (applied, digest) = request.withStateDigest ? node.stateMachine.digest() : (node.stateMachine.read(\.appliedIndex), 0)
         return .with {
             $0.nodeID = node.configuration.nodeID
             $0.leaderID = status.leader

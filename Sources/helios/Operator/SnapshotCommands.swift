@@ -4,6 +4,7 @@ import Foundation
 import HeliosLog
 import HeliosProto
 import HeliosRaft
+import HeliosSnapshot
 import HeliosState
 import Logging
 
@@ -91,30 +92,17 @@ struct SnapshotCompactCommand: AsyncParsableCommand {
             snapshot for slow followers (whole segments are removed only when all their entries go).
             """)
 
-    @Option(name: .customLong("data-dir"), help: "The server's data directory.") var dataDirectory: String
+    @OptionGroup var directory: LogDirectoryOptions
     @Option(help: "Entries to keep below the snapshot index.") var retain: UInt64 = 0
 
     func run() async throws {
         let clock = ContinuousClock()
         let started = clock.now
-        let logDirectory = dataDirectory + "/log"
-        guard FileManager.default.fileExists(atPath: logDirectory) else {
-            throw ValidationError("no Helios log in \(dataDirectory) (expected \(logDirectory)); pass a server's --data-dir")
-        }
-        var configuration = LogConfiguration()
-        configuration.logger = Logger(label: "helios.compact", factory: { _ in SwiftLogNoOpLogHandler() })
-        let log: SegmentedLog
-        do {
-            log = try SegmentedLog.open(directory: logDirectory, configuration: configuration)
-        } catch {
-            if error.code == .locked {
-                Terminal.error("error: \(error.message)")
-            Terminal.error("compaction works on a stopped server only; for a running one use the Compact operator RPC")
-                throw ExitCode(1)
-            }
-            throw error
-        }
-        let snapshots = SnapshotDirectory(path: dataDirectory + "/snapshots", logger: Logger(label: "helios.compact"))
+        let dataDirectory = directory.dataDirectory
+        let snapshots = try directory.snapshotDirectory(label: "helios.compact")
+        let logDirectory = try directory.logDirectory()
+        let log = try directory.openLog(
+            label: "helios.compact", whenLocked: "compaction works on a stopped server only; for a running one use the Compact operator RPC")
         let before = directoryBytes(logDirectory) + directoryBytes(snapshots.path)
         let segmentsBefore = segmentCount(logDirectory)
         let firstBefore = log.firstIndex

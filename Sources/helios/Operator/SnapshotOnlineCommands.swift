@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HeliosClient
 import HeliosLog
+import HeliosSnapshot
 import HeliosState
 import Logging
 import Synchronization

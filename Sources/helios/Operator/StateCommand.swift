@@ -3,6 +3,7 @@ import CCRC32C
 import Foundation
 import HeliosLog
 import HeliosProto
+import HeliosSnapshot
 import HeliosState
 import Logging
 import SwiftProtobuf
@@ -13,29 +14,15 @@ struct StateCommand: AsyncParsableCommand {
         commandName: "state",
         abstract: "Rebuild and print the cluster state of a stopped server at any index still in its log or snapshots.")
 
-    @Option(name: .customLong("data-dir"), help: "The server's data directory.") var dataDirectory: String
+    @OptionGroup var directory: LogDirectoryOptions
     @Option(name: .customLong("at-index"), help: "The log index to rebuild the state at (default: the end of the log).")
     var atIndex: UInt64?
     @Flag(help: "Print the whole state as JSON.") var json = false
 
     func run() async throws {
-        let logDirectory = dataDirectory + "/log"
-        guard FileManager.default.fileExists(atPath: logDirectory) else {
-            throw ValidationError("no Helios log in \(dataDirectory) (expected \(logDirectory)); pass a server's --data-dir")
-        }
-        var configuration = LogConfiguration()
-        configuration.logger = Logger(label: "helios.state", factory: { _ in SwiftLogNoOpLogHandler() })
-        let log: SegmentedLog
-        do {
-            log = try SegmentedLog.open(directory: logDirectory, configuration: configuration)
-        } catch {
-            if error.code == .locked {
-                Terminal.error("error: \(error.message)")
-                throw ExitCode(1)
-            }
-            throw error
-        }
-        let snapshots = SnapshotDirectory(path: dataDirectory + "/snapshots", logger: Logger(label: "helios.state"))
+        let dataDirectory = directory.dataDirectory
+        let snapshots = try directory.snapshotDirectory(label: "helios.state")
+        let log = try directory.openLog(label: "helios.state")
         if let atIndex, atIndex > log.lastIndex {
             await log.close()
             throw ValidationError("--at-index \(atIndex) is past the end of the log (last index \(log.lastIndex))")
@@ -50,7 +37,7 @@ struct StateCommand: AsyncParsableCommand {
         }
         await log.close()
         let state = loaded.state
-        let digest = state.canonicalBytes().withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress, $0.count) }
+        let digest = state.digest()
         if json {
             func array<M: SwiftProtobuf.Message>(_ items: [M]) throws -> String {
                 "[" + (try items.map { try $0.jsonString() }).joined(separator: ",") + "]"

@@ -1,8 +1,12 @@
 import ArgumentParser
 import Foundation
 import HeliosLog
+import HeliosSnapshot
+import Logging
 
-/// `--data-dir`: a server data directory (its log is in `log/`) or a log directory itself.
+/// `--data-dir` of the offline operator commands (`log inspect|dump|verify`, `snapshot compact`,
+/// `state`): a server data directory (its log is in `log/`, its snapshots in `snapshots/`) or, for
+/// the log commands, a log directory itself.
 struct LogDirectoryOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "The data directory (holding log/) or the log directory itself.")
     var dataDirectory: String
@@ -30,5 +34,30 @@ struct LogDirectoryOptions: ParsableArguments {
     func hardStateDirectory() -> String? {
         let candidates = [dataDirectory, dataDirectory + "/log"]
         return candidates.first { FileManager.default.fileExists(atPath: $0 + "/" + HardStateFile.fileName) }
+    }
+
+    /// Opens the log for offline work. A running server holds the log's lock: that is refused with
+    /// the log's own message and `whenLocked`, what to do instead.
+    func openLog(label: String, whenLocked: String? = nil) throws -> SegmentedLog {
+        let directory = try logDirectory()
+        var configuration = LogConfiguration()
+        configuration.logger = Logger(label: label, factory: { _ in SwiftLogNoOpLogHandler() })
+        do {
+            return try SegmentedLog.open(directory: directory, configuration: configuration)
+        } catch {
+            guard error.code == .locked else { throw error }
+            Terminal.error("error: \(error.message)")
+            if let whenLocked { Terminal.error(whenLocked) }
+            throw ExitCode(1)
+        }
+    }
+
+    /// The data directory's snapshots (beside its `log/`); a log directory given on its own has none.
+    func snapshotDirectory(label: String) throws -> SnapshotDirectory {
+        guard try logDirectory() != dataDirectory else {
+            throw ValidationError(
+                "\(dataDirectory) is a log directory; pass the server's data directory (the one holding log/ and snapshots/)")
+        }
+        return SnapshotDirectory(path: dataDirectory + "/snapshots", logger: Logger(label: label))
     }
 }

@@ -4,7 +4,7 @@ import HeliosSimulation
 
 /// `helios-simulate`: runs the deterministic Raft simulation for one seed or a range of seeds.
 @main
-struct HeliosSimulator: ParsableCommand {
+struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "helios-simulate",
         abstract: "Deterministic simulation of a Raft cluster under network, disk and crash faults.",

@@ -1,4 +1,5 @@
-import CCRC32C
+import HeliosLog
+import HeliosState
 
 /// The 64-byte header of a snapshot file (format v1, see `Formats/snapshot.md`).
 ///
@@ -51,7 +52,7 @@ public struct SnapshotFileHeader: Sendable, Equatable {
         put(frameChecksum)
         put(stateDigest)
         put(UInt32(0))
-        put(bytes.withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress, 60) })
+        put(bytes.withUnsafeBytes { CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: $0[..<60])) })
         return bytes
     }
 
@@ -65,7 +66,7 @@ public struct SnapshotFileHeader: Sendable, Equatable {
             bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
         }
         let stored = get(UInt32.self, 60)
-        let computed = bytes.withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress, 60) }
+        let computed = bytes.withUnsafeBytes { CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: $0[..<60])) }
         guard stored == computed else {
             return .failure(SnapshotError("header checksum mismatch (stored \(stored), computed \(computed))"))
         }
@@ -77,11 +78,4 @@ public struct SnapshotFileHeader: Sendable, Equatable {
             index: get(UInt64.self, 16), term: get(UInt64.self, 24), uncompressedSize: get(UInt64.self, 32),
             compressedSize: get(UInt64.self, 40), frameChecksum: get(UInt32.self, 48), stateDigest: get(UInt32.self, 52)))
     }
-}
-
-/// A snapshot could not be written or read.
-public struct SnapshotError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }

@@ -1,8 +1,8 @@
-import CCRC32C
 import Dispatch
 import HeliosCompression
 import HeliosLog
 import HeliosProto
+import HeliosState
 import SwiftProtobuf
 
 /// Reads snapshots as a stream: a chunk of the LZ4 frame is decompressed and its complete records are
@@ -48,7 +48,9 @@ public enum SnapshotReader {
         guard bytes.count == end else {
             throw SnapshotError("snapshot \(name): \(bytes.count) bytes, the header says \(end)")
         }
-        let checksum = bytes.withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress! + SnapshotFileHeader.size, Int(header.compressedSize)) }
+        let checksum = bytes.withUnsafeBytes {
+            CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: $0[SnapshotFileHeader.size..<(SnapshotFileHeader.size + Int(header.compressedSize))]))
+        }
         guard checksum == header.frameChecksum else {
             throw SnapshotError("snapshot \(name): frame checksum mismatch (stored \(header.frameChecksum), computed \(checksum))")
         }
@@ -117,7 +119,7 @@ public enum SnapshotReader {
             if chunk.isEmpty {
                 throw SnapshotError("snapshot \(name): ends at byte \(offset), before the \(header.compressedSize)-byte frame does")
             }
-            frameChecksum = chunk.withUnsafeBytes { helios_crc32c_extend(frameChecksum, $0.baseAddress, $0.count) }
+            frameChecksum = chunk.withUnsafeBytes { CRC32C.extend(frameChecksum, $0) }
             offset += chunk.count
             let before = pending.count
             do {
@@ -203,7 +205,7 @@ public enum SnapshotReader {
         batch.bytes.withUnsafeBytes { bytes in
             for (kind, range) in zip(batch.decoded.kinds, batch.ranges) where kind != .header {
                 // The digest covers each record with its length prefix, as written.
-                digest = helios_crc32c_extend(digest, bytes.baseAddress! + range.prefix, range.end - range.prefix)
+                digest = CRC32C.extend(digest, UnsafeRawBufferPointer(rebasing: bytes[range.prefix..<range.end]))
             }
         }
         try builder.add(batch.decoded)

@@ -1,4 +1,5 @@
 import HeliosCompression
+@testable import HeliosSnapshot
 
 /// Decompression for tests that inspect a snapshot's LZ4 content.
 enum HeliosCompressionShim {

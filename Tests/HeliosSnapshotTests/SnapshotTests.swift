@@ -8,6 +8,7 @@ import HeliosTesting
 import Logging
 import SwiftProtobuf
 import Testing
+@testable import HeliosSnapshot
 
 @Suite("Snapshots")
 struct SnapshotTests {
@@ -111,7 +112,7 @@ struct SnapshotTests {
     @Test("the writer writes a kept record back as it was read; the canonical bytes re-serialize it")
     func keptRecordsWrittenAsRead() throws {
         var state = ClusterState()
-        state.apply(.with { $0.timeMs = 5; $0.jobRegistered = .with { $0.spec = EventGenerator.spec(id: "web") } }, at: 1)
+        state.apply(.with { $0.timeMs = 5; $0.jobRegistered = .with { $0.spec = JobSpecFixture.spec(id: "web") } }, at: 1)
         let job = try #require(state.job("web"))
         // The job with its fields in reverse order: valid protobuf, not the order SwiftProtobuf writes.
         let fields: [JobRecord] = [
@@ -161,6 +162,9 @@ struct SnapshotTests {
         // The index tables themselves (built on two threads while the reader fills the main tables)
         // hold what apply's do, apart from the empty sets apply leaves behind.
         func nonEmpty<Key, Value: Sequence>(_ index: [Key: Value]) -> [Key: Value] { index.filter { $0.value.first(where: { _ in true }) != nil } }
+        func nonEmpty<Key, Value: Sequence>(_ index: ShardedDictionary<Key, Value>) -> [Key: Value] {
+            nonEmpty(Dictionary(uniqueKeysWithValues: index.entries.map { ($0.key, $0.value) }))
+        }
         #expect(nonEmpty(loaded.allocationsByJob) == nonEmpty(state.allocationsByJob))
         #expect(nonEmpty(loaded.allocationsByNode) == nonEmpty(state.allocationsByNode))
         #expect(nonEmpty(loaded.allocationsByStatus) == nonEmpty(state.allocationsByStatus))

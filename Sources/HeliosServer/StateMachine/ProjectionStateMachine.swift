@@ -3,6 +3,7 @@ import GRPCCore
 import HeliosProto
 import HeliosRaft
 import HeliosReplication
+import HeliosSnapshot
 import HeliosState
 import Logging
 import SwiftProtobuf
@@ -32,9 +33,25 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
         self.logger = logger
     }
 
-    /// Reads the state under the lock.
+    /// Reads the state under the lock, which apply waits for: for reads of a few records. A read
+    /// that walks the state (a list, a digest, a snapshot) takes a ``view()`` instead.
     func read<R>(_ body: (ClusterState) throws -> R) rethrows -> R {
         try inner.withLock { try body($0.state) }
+    }
+
+    /// The state as of now, taken in O(1): the lock is held to copy the state's table references,
+    /// and the view never changes after. Apply goes on meanwhile; its next change to a table the
+    /// view shares copies one shard of it (``RecordTable``), so a view held while a million-record
+    /// state is serialized never stalls apply or the Raft loop behind it.
+    func view() -> ClusterState {
+        inner.withLock { $0.state }
+    }
+
+    /// The applied index and the state digest (``ClusterState/digest()``, which serializes the whole
+    /// state), computed on a ``view()`` so that apply goes on meanwhile.
+    func digest() -> (appliedIndex: UInt64, digest: UInt32) {
+        let state = view()
+        return (state.appliedIndex, state.digest())
     }
 
     /// The outcome of the entry at `index`, if still remembered.
@@ -93,7 +110,7 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
 
     /// Takes the state (a copy-on-write reference, O(1)) now; serializing it is the returned work.
     func snapshotBuilder(position: SnapshotMetadata) -> @Sendable () -> [UInt8] {
-        let state = inner.withLock { $0.state }
+        let state = view()
         let logger = self.logger
         return {
             let snapshotPosition = SnapshotPosition(

@@ -2,6 +2,7 @@ import GRPCCore
 import HeliosProto
 import HeliosRaft
 import HeliosReplication
+import HeliosSnapshot
 import HeliosState
 import Logging
 import SwiftProtobuf

@@ -2,16 +2,16 @@ import HeliosProto
 
 /// One batch of snapshot records, decoded, split by kind, in their order: the reader adds them to
 /// the state from typed arrays instead of switching over (and copying out of) a oneof per record.
-struct DecodedRecords: Equatable {
-    enum Kind: UInt8 {
+package struct DecodedRecords: Equatable {
+    package enum Kind: UInt8 {
         case header, member, job, node, evaluation, allocation, trailer
         /// A record with no known kind (written by a newer Helios?).
         case unknown
     }
 
     /// The kind of each record, in order; the n-th record of a kind is the n-th element of its array.
-    var kinds: [Kind] = []
-    var headers: [Helios_V1_SnapshotHeader] = []
+    package var kinds: [Kind] = []
+    package var headers: [Helios_V1_SnapshotHeader] = []
     var members: [ClusterMember] = []
     /// Decoded, or still encoded (see ``RecordTable``).
     var jobs: [StoredJob] = []
@@ -23,10 +23,12 @@ struct DecodedRecords: Equatable {
     var trailers: [Helios_V1_SnapshotTrailer] = []
     /// The buffer the records being decoded lie in, and its address (set while a batch decodes): kept
     /// records point into it instead of copying their bytes.
-    var source: (buffer: [UInt8], base: UInt)?
+    package var source: (buffer: [UInt8], base: UInt)?
 
     /// Equal records (``source`` is where they came from, not what they are).
-    static func == (lhs: DecodedRecords, rhs: DecodedRecords) -> Bool {
+    package init() {}
+
+    package static func == (lhs: DecodedRecords, rhs: DecodedRecords) -> Bool {
         lhs.kinds == rhs.kinds && lhs.headers == rhs.headers && lhs.members == rhs.members && lhs.jobs == rhs.jobs
             && lhs.nodes == rhs.nodes && lhs.evaluations == rhs.evaluations && lhs.allocations == rhs.allocations
             && lhs.trailers == rhs.trailers

@@ -52,7 +52,9 @@ struct SnapshotRecordDecoderTests {
 
     @Test("the records of a real state decode on the fast path, equal to SwiftProtobuf's result")
     func realState() throws {
-        let state = SnapshotTests.state(seed: 11, events: 2000)
+        var generator = EventGenerator(seed: 11)
+        var state = ClusterState()
+        for index in 1...UInt64(2000) { state.apply(generator.next(), at: index) }
         var count = 0
         try state.forEachSnapshotRecord(SnapshotPosition(index: 9, term: 2, voters: [1, 2, 3]), createdAtMs: 5) { record in
             let bytes: [UInt8] = try record.serializedBytes()

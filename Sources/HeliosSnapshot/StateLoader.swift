@@ -1,6 +1,7 @@
 import HeliosLog
 import HeliosProto
 import HeliosRaft
+import HeliosState
 import Logging
 import SwiftProtobuf
 
@@ -50,13 +51,13 @@ public enum StateLoader {
             switch EntryKind(rawValue: entry.type) {
             case .configuration:
                 if let change = ConfigurationChange.decode(entry.payload) { configuration = change.applied(to: configuration) }
-                state.appliedIndex = entry.index
+                state.advance(to: entry.index)
             default:
                 if let event = try event(in: entry.payload) {
                     if case .failure = state.apply(event, at: entry.index) { rejected += 1 }
                     replayed += 1
                 } else {
-                    state.appliedIndex = entry.index
+                    state.advance(to: entry.index)
                 }
             }
             if entry.index % 4096 == 0 { progress?(entry.index, target) }

@@ -1,4 +1,5 @@
 import HeliosLog
+import HeliosState
 import Logging
 
 /// The snapshots of a data directory (`<data-dir>/snapshots/`): files named

@@ -9,7 +9,7 @@ import HeliosProto
 /// Batches wait here without a bound, but a waiting batch holds only its typed arrays: the ids and
 /// index fields of its records (the ids are usually inline strings) and references to what the state
 /// holds anyway (decoded records, the batch buffers kept records lie in).
-final class SnapshotIndexBuilder: @unchecked Sendable {
+package final class SnapshotIndexBuilder: @unchecked Sendable {
     // @unchecked: the state of each part is touched only by work items on that part's serial queue.
     private let byJobQueue = DispatchQueue(label: "helios.snapshot.index.job")
     private let byNodeQueue = DispatchQueue(label: "helios.snapshot.index.node")
@@ -36,7 +36,7 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
 
     /// Queues a decoded batch. Batches may come in any order: the indexes are sets, and records that
     /// come after ``seal()`` are added to the sets it built.
-    func add(_ records: DecodedRecords) {
+    package func add(_ records: DecodedRecords) {
         // Each work item takes its part out of the class (one exclusivity check, not one per record)
         // and reads the records through their arrays' indexes: a loop variable would copy each record
         // and retain and release the batch buffer it keeps its bytes in, which the reading thread is
@@ -125,11 +125,11 @@ final class SnapshotIndexBuilder: @unchecked Sendable {
         built.allocationsByNode.reserveCapacity(lists.nodes.count)
         built.nodeUsage.reserveCapacity(lists.nodes.count)
         for (id, node) in lists.nodes {
-            built.allocationsByNode[id] = Set(node.allocations)
+            built.allocationsByNode[id] = ShardedSet(node.allocations)
             if node.cpu != 0 || node.memory != 0 { built.nodeUsage[id] = (node.cpu, node.memory) }
         }
-        built.allocationsByStatus = lists.allocationsByStatus.mapValues { Set($0) }
-        built.evaluationsByStatus = lists.evaluationsByStatus.mapValues { Set($0) }
+        built.allocationsByStatus = lists.allocationsByStatus.mapValues { ShardedSet($0) }
+        built.evaluationsByStatus = lists.evaluationsByStatus.mapValues { ShardedSet($0) }
         return built
     }
 }

@@ -4,6 +4,7 @@ import HeliosState
 import HeliosTesting
 import SwiftProtobuf
 import Testing
+@testable import HeliosSnapshot
 
 /// `Formats/vectors/snapshot/v1/`: a snapshot of a fixed event sequence and its description.
 /// `HELIOS_REWRITE_VECTORS=1` rewrites them (only for a new format version).
@@ -28,9 +29,9 @@ struct SnapshotVectorTests {
         }
         apply(event { $0.nodeRegistered = .with { $0.node = EventGenerator.node(id: "node-a") } })
         apply(event { $0.nodeRegistered = .with { $0.node = EventGenerator.node(id: "node-b", cpu: 2000, memory: 4096) } })
-        apply(event { $0.jobRegistered = .with { $0.spec = EventGenerator.spec(id: "web", count: 2); $0.evaluation = EventGenerator.evaluation(id: "eval-1", job: "web") } })
-        apply(event { $0.jobRegistered = .with { $0.spec = EventGenerator.spec(id: "web", count: 3) } })
-        apply(event { $0.jobRegistered = .with { $0.spec = EventGenerator.spec(id: "batch", type: .batch, count: 1); $0.evaluation = EventGenerator.evaluation(id: "eval-2", job: "batch") } })
+        apply(event { $0.jobRegistered = .with { $0.spec = JobSpecFixture.spec(id: "web", count: 2); $0.evaluation = EventGenerator.evaluation(id: "eval-1", job: "web") } })
+        apply(event { $0.jobRegistered = .with { $0.spec = JobSpecFixture.spec(id: "web", count: 3) } })
+        apply(event { $0.jobRegistered = .with { $0.spec = JobSpecFixture.spec(id: "batch", type: .batch, count: 1); $0.evaluation = EventGenerator.evaluation(id: "eval-2", job: "batch") } })
         apply(event {
             $0.allocationsPlanned = .with {
                 $0.evaluationID = "eval-1"

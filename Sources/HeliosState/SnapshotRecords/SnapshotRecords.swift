@@ -37,7 +37,7 @@ extension ClusterState {
     }
 
     /// ``forEachSnapshotRecord(_:createdAtMs:_:)`` with the records kept encoded as their bytes.
-    func forEachSnapshotRecordSource(
+    package func forEachSnapshotRecordSource(
         _ position: SnapshotPosition, createdAtMs: UInt64, _ emit: (SnapshotRecordSource) throws -> Void
     ) rethrows {
         func each<Record>(
@@ -94,7 +94,7 @@ extension ClusterState {
 }
 
 /// A snapshot record as the writer takes it.
-enum SnapshotRecordSource {
+package enum SnapshotRecordSource {
     case message(Helios_V1_SnapshotRecord)
     /// The bytes of a record kept encoded since a snapshot was loaded: the message of the record's
     /// `kind` field, written as it was read (Helios wrote it; for its own snapshots this is what
@@ -102,13 +102,13 @@ enum SnapshotRecordSource {
     case kept(KeptKind, KeptBytes)
 
     /// The record kinds a ``RecordTable`` keeps, by their field in `SnapshotRecord`.
-    enum KeptKind: UInt8 {
+    package enum KeptKind: UInt8 {
         case job = 3
         case evaluation = 5
         case allocation = 6
 
         /// The record with the decoded message.
-        func record(kept bytes: UnsafeRawBufferPointer) -> Helios_V1_SnapshotRecord {
+        package func record(kept bytes: UnsafeRawBufferPointer) -> Helios_V1_SnapshotRecord {
             switch self {
             case .job: .with { $0.job = JobRecord(kept: bytes) }
             case .evaluation: .with { $0.evaluation = Evaluation(kept: bytes) }
@@ -118,76 +118,9 @@ enum SnapshotRecordSource {
     }
 }
 
-/// Rebuilds a ``ClusterState`` from snapshot records: the main tables here, in order; the secondary
-/// indexes by `indexes` on two threads of their own (each decoded batch goes to both).
-struct ClusterStateBuilder {
-    var state = ClusterState()
-    var position: SnapshotPosition?
-    var trailer: Helios_V1_SnapshotTrailer?
-    var records = 0
-    let indexes = SnapshotIndexBuilder()
-
-    /// Adds a batch of records to the tables after checking their order; batches come in the
-    /// snapshot's order (each is also given to `indexes`, in any order).
-    mutating func add(_ batch: DecodedRecords) throws(SnapshotError) {
-        // The header first, the trailer last, nothing of an unknown kind. Within the tables order does
-        // not matter: ids are unique (a duplicate fails the trailer's counts).
-        for kind in batch.kinds {
-            if trailer != nil { throw SnapshotError("record after the trailer") }
-            switch kind {
-            case .header:
-                // A second header, in this batch or a later one, finds the position set.
-                guard position == nil, let header = batch.headers.first else { throw SnapshotError("second header record") }
-                add(header: header)
-            case .trailer:
-                trailer = batch.trailers.first
-            case .unknown:
-                throw SnapshotError("record of an unknown kind (written by a newer Helios?)")
-            case .member, .job, .node, .evaluation, .allocation:
-                guard position != nil else { throw SnapshotError("record before the header") }
-                records += 1
-            }
-        }
-        // New ids: no old entry to look up and unindex, which putAllocation would do at a measurable
-        // cost on start-up.
-        for member in batch.members { state.members[member.id] = member }
-        // Through the indexes: a loop variable would copy each record (a retain and a release of the
-        // batch buffer a kept record points into, which the index threads read at the same time).
-        let jobs = batch.jobs
-        for i in jobs.indices { state.jobs.insert(id: jobs[i].id, jobs[i].stored) }
-        for node in batch.nodes { state.nodes[node.id] = node }
-        let evaluations = batch.evaluations
-        for i in evaluations.indices { state.evaluations.insert(id: evaluations[i].id, evaluations[i].stored) }
-        let allocations = batch.allocations
-        for i in allocations.indices { state.allocations.insert(id: allocations[i].id, allocations[i].stored) }
-    }
-
-    private mutating func add(header: Helios_V1_SnapshotHeader) {
-        position = SnapshotPosition(index: header.index, term: header.term, voters: header.voters, learners: header.learners)
-        state.appliedIndex = header.index
-        state.reserveTableCapacity(
-            jobs: Int(clamping: header.jobCount), nodes: Int(clamping: header.nodeCount),
-            evaluations: Int(clamping: header.evaluationCount), allocations: Int(clamping: header.allocationCount))
-    }
-
-    mutating func finish() throws(SnapshotError) -> (SnapshotPosition, ClusterState) {
-        guard let position else { throw SnapshotError("no header record") }
-        guard let trailer else { throw SnapshotError("no trailer record: the snapshot is incomplete") }
-        guard trailer.recordCount == UInt64(records), trailer.jobCount == UInt64(state.jobs.count),
-            trailer.nodeCount == UInt64(state.nodes.count), trailer.allocationCount == UInt64(state.allocations.count),
-            trailer.evaluationCount == UInt64(state.evaluations.count)
-        else {
-            throw SnapshotError("trailer counts (\(trailer.recordCount) records) disagree with the records read (\(records))")
-        }
-        indexes.finish(into: &state)
-        state.nodeOrder = state.nodes.keys.sorted()
-        return (position, state)
-    }
-}
-
 /// Protobuf base-128 varints for the record length prefixes.
-enum Varint {
-    static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+package enum Varint {
+    package static func append(_ value: UInt64, to bytes: inout [UInt8]) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(v & 0x7F) | 0x80)
@@ -197,7 +130,7 @@ enum Varint {
     }
 
     /// How many bytes ``append(_:to:)`` writes for `value`.
-    static func size(_ value: UInt64) -> Int {
+    package static func size(_ value: UInt64) -> Int {
         var size = 1
         var v = value
         while v >= 0x80 {
@@ -207,14 +140,14 @@ enum Varint {
         return size
     }
 
-    enum Decoded {
+    package enum Decoded {
         case value(UInt64, length: Int)
         case incomplete
         case invalid
     }
 
     /// Decodes a varint at `offset`.
-    static func read(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Decoded {
+    package static func read(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Decoded {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         var i = offset

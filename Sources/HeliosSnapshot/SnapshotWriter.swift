@@ -1,7 +1,7 @@
-import CCRC32C
 import HeliosCompression
 import HeliosLog
 import HeliosProto
+import HeliosState
 import SwiftProtobuf
 
 /// Writes a snapshot of a ``ClusterState`` as a stream: records are serialized and compressed a chunk
@@ -27,7 +27,7 @@ public enum SnapshotWriter {
         func flush(_ bytes: inout [UInt8]) throws {
             guard !bytes.isEmpty else { return }
             try file.write(bytes, at: offset)
-            frameChecksum = bytes.withUnsafeBytes { helios_crc32c_extend(frameChecksum, $0.baseAddress, $0.count) }
+            frameChecksum = bytes.withUnsafeBytes { CRC32C.extend(frameChecksum, $0) }
             offset += Int64(bytes.count)
             bytes.removeAll(keepingCapacity: true)
         }
@@ -69,7 +69,7 @@ public enum SnapshotWriter {
             frame.append(contentsOf: compressed)
             compressed.removeAll(keepingCapacity: true)
         }
-        let checksum = frame.withUnsafeBytes { helios_crc32c_extend(0, $0.baseAddress, $0.count) }
+        let checksum = frame.withUnsafeBytes { CRC32C.extend(0, $0) }
         let header = SnapshotFileHeader(
             index: position.index, term: position.term, uncompressedSize: uncompressed,
             compressedSize: UInt64(frame.count), frameChecksum: checksum, stateDigest: digest)
@@ -108,7 +108,7 @@ public enum SnapshotWriter {
                     bytes.withUnsafeBytes { payload.append(contentsOf: $0) }
                 }
                 if case .message(let record) = source, case .header = record.record {} else {
-                    digest = payload.withUnsafeBytes { helios_crc32c_extend(digest, $0.baseAddress! + start, $0.count - start) }
+                    digest = payload.withUnsafeBytes { CRC32C.extend(digest, UnsafeRawBufferPointer(rebasing: $0[start...])) }
                 }
                 if payload.count >= 1 << 20 {
                     uncompressed += UInt64(payload.count)

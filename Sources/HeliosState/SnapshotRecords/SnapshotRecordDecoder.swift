@@ -10,9 +10,9 @@ import SwiftProtobuf
 /// (unknown fields from a newer Helios, a damaged record) is decoded by SwiftProtobuf, which stays the
 /// reference: ``decode(_:)`` returns what `Helios_V1_SnapshotRecord(serializedBytes:)` returns, or
 /// throws what it throws.
-enum SnapshotRecordDecoder {
+package enum SnapshotRecordDecoder {
     /// Decodes one record (its bytes without the length prefix).
-    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> Helios_V1_SnapshotRecord {
+    package static func decode(_ bytes: UnsafeRawBufferPointer) throws -> Helios_V1_SnapshotRecord {
         if let base = bytes.baseAddress {
             var reader = WireReader(base: base)
             if let record = decodeSnapshotRecord(&reader, end: bytes.count) { return record }
@@ -24,7 +24,7 @@ enum SnapshotRecordDecoder {
 
     /// Decodes one record (its bytes without the length prefix) into `records`: a canonical record's
     /// message goes straight into the array of its kind; anything else goes through ``decode(_:)``.
-    static func decode(_ bytes: UnsafeRawBufferPointer, into records: inout DecodedRecords) throws {
+    package static func decode(_ bytes: UnsafeRawBufferPointer, into records: inout DecodedRecords) throws {
         if let base = bytes.baseAddress {
             var reader = WireReader(base: base)
             if decodeSnapshotRecord(&reader, end: bytes.count, into: &records) { return }

@@ -1,4 +1,5 @@
-import HeliosProto
+/// Short names for the generated messages and enums that the projection, the scheduler, the
+/// agent and the client share.
 
 public typealias Event = Helios_V1_Event
 public typealias JobSpec = Helios_V1_JobSpec
@@ -24,33 +25,4 @@ extension AllocationClientStatus {
         default: false
         }
     }
-}
-
-/// Why an event (or one item of a batched event) was not applied. Deterministic: every node rejects
-/// the same events with the same reason.
-public struct EventRejection: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The object involved (e.g. `job web`, `allocation 1234abcd`).
-    public var object: String
-    public var reason: String
-
-    public init(_ object: String, _ reason: String) {
-        self.object = object
-        self.reason = reason
-    }
-
-    public var description: String { "\(object): \(reason)" }
-}
-
-/// What applying one event did.
-public struct AppliedEvent: Sendable, Equatable {
-    /// Items of a batched event that were refused (the rest was applied).
-    public var rejected: [EventRejection] = []
-    /// Allocations a plan placed.
-    public var placed: [String] = []
-    /// Evaluations created.
-    public var evaluations: [String] = []
-    /// The job version a registration created.
-    public var jobVersion: UInt64?
-
-    public init() {}
 }
