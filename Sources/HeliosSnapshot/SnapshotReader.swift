@@ -44,19 +44,19 @@ public enum SnapshotReader {
         let header = try SnapshotFileHeader.decode(Array(bytes.prefix(SnapshotFileHeader.size))).mapError {
             SnapshotError("snapshot \(name): \($0.message)")
         }.get()
-        let end = SnapshotFileHeader.size + Int(header.compressedSize)
+        let end = header.frameOffset + Int(header.compressedSize)
         guard bytes.count == end else {
             throw SnapshotError("snapshot \(name): \(bytes.count) bytes, the header says \(end)")
         }
         let checksum = bytes.withUnsafeBytes {
-            CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: $0[SnapshotFileHeader.size..<(SnapshotFileHeader.size + Int(header.compressedSize))]))
+            CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: $0[header.frameOffset..<end]))
         }
         guard checksum == header.frameChecksum else {
             throw SnapshotError("snapshot \(name): frame checksum mismatch (stored \(header.frameChecksum), computed \(checksum))")
         }
         let decoder = try LZ4FrameDecoder()
         var content: [UInt8] = []
-        var offset = SnapshotFileHeader.size
+        var offset = header.frameOffset
         while offset < end {
             let chunk = Array(bytes[offset..<min(offset + (64 << 10), end)])
             offset += chunk.count
@@ -112,8 +112,8 @@ public enum SnapshotReader {
         // the index threads have little left to do.
         let decoding = [DispatchQueue(label: "helios.snapshot.decode.0"), DispatchQueue(label: "helios.snapshot.decode.1")]
         var batches = 0
-        var offset = SnapshotFileHeader.size
-        let end = SnapshotFileHeader.size + Int(header.compressedSize)
+        var offset = header.frameOffset
+        let end = header.frameOffset + Int(header.compressedSize)
         while offset < end {
             let chunk = try source(offset, min(max(chunkBytes, 64), end - offset))
             if chunk.isEmpty {

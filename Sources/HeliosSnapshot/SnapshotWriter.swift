@@ -36,7 +36,7 @@ public enum SnapshotWriter {
         }, output: flush)
         let header = SnapshotFileHeader(
             index: position.index, term: position.term, uncompressedSize: uncompressed,
-            compressedSize: UInt64(offset) - UInt64(SnapshotFileHeader.size), frameChecksum: frameChecksum, stateDigest: digest)
+            compressedSize: UInt64(offset - Int64(SnapshotFileHeader.size)), frameChecksum: frameChecksum, stateDigest: digest)
         try file.write(header.encoded(), at: 0)
         try file.synchronize()
         try fileSystem.rename(temporary, to: path)

@@ -220,17 +220,16 @@ struct SnapshotTests {
         }
     }
 
-    @Test("the LZ4 part is a standard frame that the Debian lz4 CLI decompresses")
+    @Test("a snapshot file is a standard LZ4 stream: the Debian lz4 CLI decompresses the file as it is (the header is a skippable frame)")
     func lz4CLI() async throws {
         try await TemporaryDirectory.with("snapshot-lz4") { directory in
             let state = Self.state(seed: 8, events: 1500)
             let path = directory.appending("s.snap")
             let summary = try SnapshotWriter.write(state, position: SnapshotPosition(index: state.appliedIndex, term: 2), createdAtMs: 0, to: path)
-            let frame = try Data(contentsOf: URL(fileURLWithPath: path)).dropFirst(SnapshotFileHeader.size)
-            try frame.write(to: URL(fileURLWithPath: directory.appending("frame.lz4")))
+            #expect(summary.header.version == 2 && summary.header.frameOffset == 72)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/lz4")
-            process.arguments = ["-d", "-q", "-f", directory.appending("frame.lz4"), directory.appending("frame.out")]
+            process.arguments = ["-d", "-q", "-f", path, directory.appending("frame.out")]
             try process.run()
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
@@ -239,6 +238,50 @@ struct SnapshotTests {
             // After the header record, the content is exactly the state's canonical bytes.
             let canonical = state.canonicalBytes()
             #expect(Array(content.suffix(canonical.count)) == canonical)
+        }
+    }
+
+    @Test("a version 1 snapshot (the header alone before the LZ4 frame) still loads")
+    func versionOne() throws {
+        let state = Self.state(seed: 12, events: 600)
+        let position = SnapshotPosition(index: state.appliedIndex, term: 3, voters: [1, 2, 3])
+        let current = try SnapshotWriter.bytes(state, position: position, createdAtMs: 0)
+        var header = try SnapshotFileHeader.decode(current).get()
+        header.version = 1
+        let old = header.encoded() + current.dropFirst(SnapshotFileHeader.size)
+        #expect(old.count == current.count - 8)
+        #expect(Array(old.prefix(8)) == SnapshotFileHeader.magic)
+        let loaded = try SnapshotReader.read(bytes: old)
+        #expect(loaded.header.version == 1 && loaded.header.frameOffset == 64)
+        #expect(loaded.position == position)
+        #expect(loaded.state.canonicalBytes() == state.canonicalBytes())
+        #expect(try SnapshotReader.peek(bytes: old).position == position)
+        // A version 2 header outside a skippable frame (or the reverse) is refused, naming both.
+        header.version = 2
+        let misplaced = Array(header.encoded().dropFirst(8)) + current.dropFirst(SnapshotFileHeader.size)
+        #expect(throws: SnapshotError.self) { try SnapshotReader.read(bytes: misplaced) }
+        if case .failure(let error) = SnapshotFileHeader.decode(misplaced) {
+            #expect(error.message.contains("version 2") && error.message.contains("at the start of the file"))
+        } else {
+            Issue.record("a misplaced version 2 header decoded")
+        }
+    }
+
+    @Test("a header whose checksum holds but whose sizes no file can have is refused, not trapped on")
+    func absurdSizes() throws {
+        let state = Self.state(seed: 13, events: 200)
+        let bytes = try SnapshotWriter.bytes(state, position: SnapshotPosition(index: state.appliedIndex, term: 1), createdAtMs: 0)
+        for size: UInt64 in [.max, UInt64(Int.max), (1 << 48) + 1] {
+            var header = try SnapshotFileHeader.decode(bytes).get()
+            header.compressedSize = size
+            let damaged = header.encoded() + bytes.dropFirst(SnapshotFileHeader.size)
+            #expect(throws: SnapshotError.self) { try SnapshotReader.read(bytes: damaged) }
+            #expect(throws: SnapshotError.self) { try SnapshotReader.peek(bytes: damaged) }
+            guard case .failure(let error) = SnapshotFileHeader.decode(damaged) else {
+                Issue.record("compressed size \(size) decoded")
+                continue
+            }
+            #expect(error.message.contains("compressed size \(size)"))
         }
     }
 

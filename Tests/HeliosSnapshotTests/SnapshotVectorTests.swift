@@ -6,12 +6,15 @@ import SwiftProtobuf
 import Testing
 @testable import HeliosSnapshot
 
-/// `Formats/vectors/snapshot/v1/`: a snapshot of a fixed event sequence and its description.
-/// `HELIOS_REWRITE_VECTORS=1` rewrites them (only for a new format version).
-@Suite("Snapshot format v1 golden vector")
+/// `Formats/vectors/snapshot/v<N>/`: a snapshot of a fixed event sequence in each format version and
+/// its description. `HELIOS_REWRITE_VECTORS=1` rewrites the current version's (only for a new format
+/// version); older versions' vectors are never rewritten, and must still read.
+@Suite("Snapshot format golden vectors")
 struct SnapshotVectorTests {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Formats/vectors/snapshot/v1").path
+    static func folder(_ version: UInt16) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Formats/vectors/snapshot/v\(version)").path
+    }
 
     /// The fixed state: two nodes, two jobs (one with two versions), a plan, reports.
     static func state() -> ClusterState {
@@ -51,7 +54,7 @@ struct SnapshotVectorTests {
     static func describe(_ loaded: SnapshotReader.Loaded, content: [UInt8]) throws -> String {
         let h = loaded.header
         var lines = [
-            "header: magic HLSNAPSH, version 1, index \(h.index), term \(h.term), uncompressed \(h.uncompressedSize) bytes, "
+            "header: magic HLSNAPSH, version \(h.version), index \(h.index), term \(h.term), uncompressed \(h.uncompressedSize) bytes, "
                 + "state digest 0x\(String(h.stateDigest, radix: 16))",
             "position: index \(loaded.position.index), term \(loaded.position.term), voters \(loaded.position.voters), learners \(loaded.position.learners)",
         ]
@@ -74,26 +77,29 @@ struct SnapshotVectorTests {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    @Test("the vector decodes to its description, and its content is reproduced byte for byte")
-    func vector() async throws {
-        let snapshotPath = Self.folder + "/small.snap"
-        let descriptionPath = Self.folder + "/small.txt"
+    @Test("each version's vector decodes to its description, and its content is reproduced byte for byte", arguments: [UInt16(1), 2])
+    func vector(version: UInt16) async throws {
+        let folder = Self.folder(version)
+        let snapshotPath = folder + "/small.snap"
+        let descriptionPath = folder + "/small.txt"
         let state = Self.state()
-        if ProcessInfo.processInfo.environment["HELIOS_REWRITE_VECTORS"] == "1" {
-            try FileManager.default.createDirectory(atPath: Self.folder, withIntermediateDirectories: true)
+        func content(_ loaded: SnapshotReader.Loaded) throws -> [UInt8] {
+            try HeliosCompressionShim.decompress([UInt8](try Data(contentsOf: URL(fileURLWithPath: snapshotPath)).dropFirst(loaded.header.frameOffset)))
+        }
+        if version == SnapshotFileHeader.version && ProcessInfo.processInfo.environment["HELIOS_REWRITE_VECTORS"] == "1" {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try SnapshotWriter.write(state, position: Self.position, createdAtMs: 1_700_000_000_000, to: snapshotPath)
             let loaded = try SnapshotReader.read(path: snapshotPath)
-            let frame = [UInt8](try Data(contentsOf: URL(fileURLWithPath: snapshotPath)).dropFirst(SnapshotFileHeader.size))
-            try Self.describe(loaded, content: try HeliosCompressionShim.decompress(frame)).write(toFile: descriptionPath, atomically: true, encoding: .utf8)
+            try Self.describe(loaded, content: try content(loaded)).write(toFile: descriptionPath, atomically: true, encoding: .utf8)
         }
         let loaded = try SnapshotReader.read(path: snapshotPath)
-        let frame = [UInt8](try Data(contentsOf: URL(fileURLWithPath: snapshotPath)).dropFirst(SnapshotFileHeader.size))
-        let content = try HeliosCompressionShim.decompress(frame)
-        #expect(try Self.describe(loaded, content: content) == String(contentsOfFile: descriptionPath, encoding: .utf8))
+        #expect(loaded.header.version == version)
+        let vectorContent = try content(loaded)
+        #expect(try Self.describe(loaded, content: vectorContent) == String(contentsOfFile: descriptionPath, encoding: .utf8))
         // The writer produces the same content (compressed bytes may differ across liblz4 versions).
         let fresh = try SnapshotWriter.bytes(state, position: Self.position, createdAtMs: 1_700_000_000_000)
         let freshContent = try HeliosCompressionShim.decompress(Array(fresh.dropFirst(SnapshotFileHeader.size)))
-        #expect(freshContent == content)
+        #expect(freshContent == vectorContent)
         #expect(loaded.state.canonicalBytes() == state.canonicalBytes())
     }
 }
