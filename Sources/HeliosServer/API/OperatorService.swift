@@ -162,7 +162,7 @@ struct OperatorService: Helios_V1_Operator.SimpleServiceProtocol {
 
     func clusterInfo(request: Helios_V1_ClusterInfoRequest, context: ServerContext) async throws -> Helios_V1_ClusterInfoResponse {
         guard let status = node.driver.status else { throw RPCError(code: .unavailable, message: "the Raft loop is not running yet") }
-        let (applied, digest) = request.withStateDigest ? node.stateMachine.digest() : (node.stateMachine.read(\.appliedIndex), 0)
+        let (applied, digest) = request.withStateDigest ? await node.stateMachine.digest() : (node.stateMachine.read(\.appliedIndex), 0)
         return .with {
             $0.nodeID = node.configuration.nodeID
             $0.leaderID = status.leader

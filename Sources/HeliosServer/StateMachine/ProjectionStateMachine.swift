@@ -26,6 +26,8 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
     static func outcomeSlot(_ index: UInt64) -> Int { Int(index % UInt64(outcomeCapacity)) }
 
     private let inner = Mutex(Inner())
+    private let digestQueue = DispatchQueue(label: "helios.state.digest")
+    private let lastDigest = Mutex<(appliedIndex: UInt64, digest: UInt32)?>(nil)
     let changes = StateChanges()
     let logger: Logger
 
@@ -48,10 +50,23 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
     }
 
     /// The applied index and the state digest (``ClusterState/digest()``, which serializes the whole
-    /// state), computed on a ``view()`` so that apply goes on meanwhile.
-    func digest() -> (appliedIndex: UInt64, digest: UInt32) {
+    /// state: a second or more for a large one), computed on a ``view()`` so that apply goes on
+    /// meanwhile, on a thread of its own so that it never holds one of Swift's cooperative threads
+    /// (two on a 2-core machine, which the Raft loop needs), one at a time, and shared: callers that
+    /// ask again for the same index (a client that timed out and retries) get the last result
+    /// instead of starting another.
+    func digest() async -> (appliedIndex: UInt64, digest: UInt32) {
         let state = view()
-        return (state.appliedIndex, state.digest())
+        return await withCheckedContinuation { continuation in
+            digestQueue.async {
+                if let last = self.lastDigest.withLock({ $0 }), last.appliedIndex == state.appliedIndex {
+                    return continuation.resume(returning: last)
+                }
+                let computed = (appliedIndex: state.appliedIndex, digest: state.digest())
+                self.lastDigest.withLock { $0 = computed }
+                continuation.resume(returning: computed)
+            }
+        }
     }
 
     /// The outcome of the entry at `index`, if still remembered.
