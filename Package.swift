@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     ],
     targets: [
         // MARK: C shims
@@ -109,10 +111,21 @@ let package = Package(
         ),
         /// A Helios server: Raft over gRPC, the projection as state machine, the scheduler, the APIs.
         .target(
+            name: "HeliosEdge",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .target(
             name: "HeliosServer",
             dependencies: [
-                "HeliosAPI", "HeliosState", "HeliosSnapshot", "HeliosScheduler", "HeliosReplication", "HeliosRaft", "HeliosLog",
-                "HeliosProto",
+                "HeliosAPI", "HeliosEdge", "HeliosState", "HeliosSnapshot", "HeliosScheduler", "HeliosReplication", "HeliosRaft",
+                "HeliosLog", "HeliosProto",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -251,6 +264,11 @@ let package = Package(
             name: "HeliosFuzz",
             dependencies: [
                 "CFuzzer", "HeliosLog", "HeliosJobFile", "HeliosState", "HeliosSnapshot", "HeliosScheduler", "HeliosProto", "HeliosTesting",
+                "HeliosEdge",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: heliosSwiftSettings
@@ -288,12 +306,25 @@ let package = Package(
         ),
         .testTarget(
             name: "HeliosServerTests",
-            dependencies: ["HeliosServer", "HeliosAPI", "HeliosProto", "HeliosRaft", "HeliosState", "HeliosTesting",
+            dependencies: ["HeliosServer", "HeliosEdge", "HeliosAPI", "HeliosProto", "HeliosRaft", "HeliosState", "HeliosTesting",
                            .product(name: "GRPCCore", package: "grpc-swift-2"),
                            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["Python"],
+            swiftSettings: heliosSwiftSettings
+        ),
+        .testTarget(
+            name: "HeliosEdgeTests",
+            dependencies: ["HeliosEdge", "HeliosAPI", "HeliosProto", "HeliosTesting",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                           .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                           .product(name: "NIOEmbedded", package: "swift-nio"),
+                           .product(name: "GRPCCore", package: "grpc-swift-2"),
+                           .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: heliosSwiftSettings
         ),
         .testTarget(
@@ -308,7 +339,9 @@ let package = Package(
         ),
         .testTarget(
             name: "HeliosClientTests",
-            dependencies: ["helios", "HeliosClient", "HeliosJobFile", "HeliosServer", "HeliosProto", "HeliosTesting",
+            dependencies: ["helios", "HeliosClient", "HeliosJobFile", "HeliosServer", "HeliosProto", "HeliosTesting", "HeliosEdge",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: heliosSwiftSettings
         ),

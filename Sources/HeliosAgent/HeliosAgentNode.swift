@@ -145,6 +145,10 @@ public final class HeliosAgentNode: Sendable {
             try await servers.call { client in
                 var options = CallOptions.defaults
                 options.waitForReady = false
+                // A node's allocations in one update may pass 4 MiB; the transport bounds what a
+                // stream decodes by the request limit (see HeliosClient's unaryOptions).
+                options.maxRequestMessageBytes = 64 << 20
+                options.maxResponseMessageBytes = 64 << 20
                 try await Helios_V1_Agents.Client(wrapping: client).watchAllocations(
                     .with { $0.nodeID = configuration.nodeID }, options: options
                 ) { response in

@@ -60,6 +60,10 @@ public final class HeliosClient: Sendable {
         var options = CallOptions.defaults
         options.timeout = configuration.callTimeout
         options.maxResponseMessageBytes = configuration.maxResponseBytes
+        // grpc-swift-nio-transport (2.9) bounds the messages a client stream *decodes* by the request
+        // limit (default 4 MiB), not the response limit: without this a list of ~150,000 jobs failed
+        // with RESOURCE_EXHAUSTED "Message has exceeded the configured maximum payload size".
+        options.maxRequestMessageBytes = configuration.maxResponseBytes
         // Fail fast on a dead server so the next one is tried.
         options.waitForReady = false
         return options

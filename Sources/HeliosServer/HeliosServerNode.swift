@@ -2,6 +2,8 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import HeliosAPI
+import HeliosEdge
+import NIOCore
 import HeliosLog
 import HeliosProto
 import HeliosRaft
@@ -29,10 +31,20 @@ public final class HeliosServerNode: Sendable {
     let driver: RaftDriver
     let raftTransport: GRPCRaftTransport
     let peers: PeerClients
-    let grpcTransport: HTTP2ServerTransport.Posix
-    /// Set at the end of `init` (the services refer to the node); cleared when ``run()`` ends so the
-    /// node and its services do not keep each other alive.
-    private let serverHolder = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
+    /// What serves the port (``ServerConfiguration/rpcStack``). Set at the end of `init` (the
+    /// services refer to the node); cleared when ``run()`` ends so the node and its services do not
+    /// keep each other alive.
+    private let servingHolder = Mutex<Serving?>(nil)
+
+    enum Serving: Sendable {
+        case grpcSwift(GRPCServer<HTTP2ServerTransport.Posix>, HTTP2ServerTransport.Posix)
+        /// Every service on the edge layer (``makeRouter()``).
+        case edge(GRPCServerEndpoint)
+    }
+
+    /// Where the server listens, once ``run()`` bound it.
+    private let bound = Mutex<PeerAddress?>(nil)
+    private let listen: PeerAddress
     let leaderState = Mutex(LeaderState())
     /// Turns for committing plans that change allocations (``concurrentPlans``).
     let planSlots = AsyncSemaphore(permits: HeliosServerNode.concurrentPlans)
@@ -72,6 +84,7 @@ public final class HeliosServerNode: Sendable {
         guard let listen = PeerAddress(configuration.rpcAddress) else {
             throw ServerError("--rpc-addr '\(configuration.rpcAddress)' is not host:port")
         }
+        self.listen = listen
         var addresses: [NodeID: PeerAddress] = [:]
         for (id, text) in configuration.peers {
             guard let address = PeerAddress(text) else { throw ServerError("--peer \(id)=\(text): '\(text)' is not host:port") }
@@ -120,13 +133,22 @@ public final class HeliosServerNode: Sendable {
             tickInterval: tickInterval, compaction: configuration.compaction, logger: logger)
         peers = try PeerClients(addresses: addresses.filter { $0.key != configuration.nodeID })
 
-        var transportConfiguration = HTTP2ServerTransport.Posix.Config.defaults
-        transportConfiguration.http2.maxConcurrentStreams = 1024
-        transportConfiguration.rpc.maxRequestPayloadSize = 64 << 20
-        grpcTransport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: listen.host, port: listen.port), transportSecurity: .plaintext, config: transportConfiguration)
-        let server = GRPCServer(transport: grpcTransport, services: makeServices())
-        serverHolder.withLock { $0 = server }
+        let serving: Serving
+        switch configuration.rpcStack {
+        case .grpcSwift:
+            var transportConfiguration = HTTP2ServerTransport.Posix.Config.defaults
+            transportConfiguration.http2.maxConcurrentStreams = 1024
+            transportConfiguration.rpc.maxRequestPayloadSize = 64 << 20
+            let transport = HTTP2ServerTransport.Posix(
+                address: .ipv4(host: listen.host, port: listen.port), transportSecurity: .plaintext, config: transportConfiguration)
+            serving = .grpcSwift(GRPCServer(transport: transport, services: makeServices()), transport)
+        case .edge:
+            var limits = GRPCServerEndpoint.Limits()
+            limits.maximumMessageBytes = 64 << 20
+            limits.maximumConcurrentStreams = 1024
+            serving = .edge(GRPCServerEndpoint(router: makeRouter(), limits: limits))
+        }
+        servingHolder.withLock { $0 = serving }
     }
 
     private func makeServices() -> [any RegistrableRPCService] {
@@ -137,39 +159,58 @@ public final class HeliosServerNode: Sendable {
         ]
     }
 
-    /// The address the server listens on (resolves port 0).
+    /// The address the server listens on once ``run()`` has bound it (resolves port 0); waits up to
+    /// 10 s for that.
     public var listeningAddress: PeerAddress {
         get async throws {
-            let address = try await grpcTransport.listeningAddress
-            guard let ipv4 = address.ipv4 else { throw ServerError("not listening on IPv4: \(address)") }
-            return PeerAddress(host: ipv4.host, port: ipv4.port)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                if let address = bound.withLock({ $0 }) { return address }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            throw ServerError("server \(configuration.nodeID) is not listening on \(configuration.rpcAddress) (not running?)")
         }
     }
 
     /// Serves until ``shutdown()``: the gRPC server, the Raft loop and the leader's duties.
     public func run() async throws {
-        guard let server = serverHolder.withLock({ $0 }) else { throw ServerError("server node \(configuration.nodeID) already ran; create a new one") }
-        defer { serverHolder.withLock { $0 = nil } }
+        guard let serving = servingHolder.withLock({ $0 }) else { throw ServerError("server node \(configuration.nodeID) already ran; create a new one") }
+        defer { servingHolder.withLock { $0 = nil } }
         if isStopping {
             // Shut down before it ever ran: just release the data directory.
             await storage.close()
             return
         }
+        if case .edge(let endpoint) = serving {
+            do {
+                let address = try await endpoint.bind(host: listen.host, port: listen.port)
+                listening(PeerAddress(host: address.ipAddress ?? listen.host, port: address.port ?? listen.port))
+            } catch {
+                logger.error("cannot listen", metadata: ["address": "\(configuration.rpcAddress)", "error": "\(error)"])
+                shutdown()
+                await storage.close()
+                throw ServerError("cannot listen on --rpc-addr \(configuration.rpcAddress): \(error); is another process using the port?")
+            }
+        }
+        defer { bound.withLock { $0 = nil } }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
-            group.addTask {
-                if let address = try? await self.listeningAddress {
-                    self.logger.info("serving gRPC", metadata: ["address": "\(address)", "data-dir": "\(self.configuration.dataDirectory)"])
+            var helpers = 0
+            if case .grpcSwift(let server, let transport) = serving {
+                group.addTask { try await server.serve() }
+                group.addTask {
+                    if let address = try? await transport.listeningAddress, let ipv4 = address.ipv4 {
+                        self.listening(PeerAddress(host: ipv4.host, port: ipv4.port))
+                    }
                 }
+                helpers = 1
             }
             group.addTask { try await self.driver.run() }
             group.addTask { await self.runLeaderDuties() }
             group.addTask { await self.watchForBlockedEvaluations() }
-            // Wait for the address logger and then for the first long-running task to end (a shutdown or
-            // a failure such as a taken port), then stop everything else.
+            // Wait for the address logger (grpc-swift) and then for the first long-running task to
+            // end (a shutdown or a failure such as a taken port), then stop everything else.
             do {
-                try await group.next()
-                try await group.next()
+                for _ in 0...helpers { try await group.next() }
             } catch {
                 logger.error("server stopping after a failure", metadata: ["error": "\(error)"])
                 self.shutdown()
@@ -179,6 +220,16 @@ public final class HeliosServerNode: Sendable {
             self.shutdown()
             while let _ = try await group.next() {}
         }
+        if case .edge(let endpoint) = serving {
+            // Calls still in progress had their GOAWAY at shutdown(); whatever is left closes now, so
+            // the port is free when run() returns.
+            await endpoint.shutdownGracefully(timeout: .milliseconds(500))
+        }
+    }
+
+    private func listening(_ address: PeerAddress) {
+        bound.withLock { $0 = address }
+        logger.info("serving gRPC", metadata: ["address": "\(address)", "data-dir": "\(configuration.dataDirectory)", "stack": "\(configuration.rpcStack.rawValue)"])
     }
 
     /// Stops serving: the gRPC server drains, the Raft loop ends and saves its hard state.
@@ -188,7 +239,11 @@ public final class HeliosServerNode: Sendable {
             return !stopping
         }
         guard first else { return }
-        serverHolder.withLock { $0 }?.beginGracefulShutdown()
+        switch servingHolder.withLock({ $0 }) {
+        case .grpcSwift(let server, _): server.beginGracefulShutdown()
+        case .edge(let endpoint): Task { await endpoint.shutdownGracefully(timeout: .seconds(2)) }
+        case nil: break
+        }
         driver.shutdown()
         raftTransport.shutdown()
         peers.shutdown()
@@ -239,11 +294,20 @@ public final class HeliosServerNode: Sendable {
         return stateMachine.view()
     }
 
+    /// Confirms the local state is current (ReadIndex through the leader). While no leader is known
+    /// (an election is running, or the server just started), waits for one for up to 3 s, as a write
+    /// does, instead of failing at once.
     private func readBarrier() async throws {
-        do {
-            _ = try await driver.readBarrier(timeout: .seconds(5))
-        } catch let error as ProposalError {
-            throw RPCError(code: .unavailable, message: "cannot confirm the state is current (\(error)); retry, or pass stale reads")
+        let deadline = ContinuousClock.now + .seconds(3)
+        while true {
+            do {
+                _ = try await driver.readBarrier(timeout: .seconds(5))
+                return
+            } catch ProposalError.notLeader(let leader) where leader == 0 && ContinuousClock.now < deadline && !isStopping {
+                try await Task.sleep(for: .milliseconds(20))
+            } catch let error as ProposalError {
+                throw RPCError(code: .unavailable, message: "cannot confirm the state is current (\(error)); retry, or pass stale reads")
+            }
         }
     }
 

@@ -23,6 +23,17 @@ public struct ServerConfiguration: Sendable {
     public var compaction = RaftDriver.CompactionPolicy(everyEntries: 100_000, retainEntries: 5_000)
     /// Size at which log segments roll (each is preallocated to it); 64 MiB like etcd's WAL files.
     public var segmentSize = 64 << 20
+    /// What serves the gRPC port.
+    public var rpcStack = RPCStack.grpcSwift
+
+    /// The gRPC server implementation a server uses.
+    public enum RPCStack: String, Sendable, CaseIterable {
+        /// grpc-swift-2's server (the default).
+        case grpcSwift = "grpc-swift"
+        /// Helios' own framing layer (`HeliosEdge`, `docs/grpc-edge.md`): on trial; the short fault
+        /// rounds still find a stalled Raft stream with it.
+        case edge
+    }
 
     public init(nodeID: NodeID, rpcAddress: String, peers: [NodeID: String], bootstrap: Bool, dataDirectory: String) {
         self.nodeID = nodeID

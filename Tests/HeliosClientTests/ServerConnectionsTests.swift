@@ -1,4 +1,8 @@
 import HeliosClient
+import HeliosEdge
+import NIOCore
+import HeliosProto
+import SwiftProtobuf
 import Testing
 
 /// `ServerConnections`' round over the servers (no server needs to run: the bodies below decide).
@@ -63,5 +67,28 @@ struct ServerConnectionsTests {
         let first = await servers.firstAnswer({ _, address in address.port }, onFailure: { _, _ in })
         #expect(first == 9)
         #expect(throws: HeliosClientError.self) { try ServerConnections(addresses: []) }
+    }
+}
+
+/// A response over grpc-swift's 4 MiB default reaches the client (the transport bounds what a
+/// stream decodes by the *request* limit; `HeliosClient` raises both).
+@Suite("HeliosClient large responses")
+struct LargeResponseTests {
+    @Test("a job list of ~6 MiB is read whole")
+    func largeList() async throws {
+        let response = Helios_V1_ListJobsResponse.with { list in
+            list.jobs = (0..<60_000).map { i in .with { $0.id = "job-\(i)-" + String(repeating: "x", count: 80) } }
+        }
+        let bytes: [UInt8] = try response.serializedBytes()
+        #expect(bytes.count > 5 << 20)
+        var router = GRPCRouter()
+        router.register("/helios.v1.Jobs/List", .unary { _, call in call.respond(bytes) })
+        let endpoint = GRPCServerEndpoint(router: router)
+        let address = try await endpoint.bind(host: "127.0.0.1", port: 0)
+        let client = try HeliosClient(addresses: ["127.0.0.1:\(address.port!)"])
+        let jobs = try await client.jobs(stale: true)
+        client.close()
+        await endpoint.shutdownGracefully(timeout: .seconds(1))
+        #expect(jobs.count == 60_000)
     }
 }

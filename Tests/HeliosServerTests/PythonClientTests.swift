@@ -1,4 +1,5 @@
 import Foundation
+import HeliosServer
 import HeliosTesting
 import Testing
 
@@ -15,7 +16,9 @@ extension ServerTests {
             return FileManager.default.isExecutableFile(atPath: local) ? local : nil
         }
 
-        @Test func aPythonGrpcioClientRegistersReadsAndStreams() async throws {
+        /// On both server stacks: grpc-swift-2's server and the edge layer (`--rpc-stack edge`).
+        @Test(arguments: ServerConfiguration.RPCStack.allCases)
+        func aPythonGrpcioClientRegistersReadsAndStreams(stack: ServerConfiguration.RPCStack) async throws {
             guard let python = Self.python else {
                 Issue.record("no Python with grpcio: run tools/test, or tools/python-env once before swift test")
                 return
@@ -27,7 +30,7 @@ extension ServerTests {
                 let generate = try await run(
                     python, ["-m", "grpc_tools.protoc", "-I", protos, "--python_out=\(stubs.path)", "--grpc_python_out=\(stubs.path)"] + files)
                 #expect(generate.status == 0, "protoc for Python failed: \(generate.output)")
-                try await TestCluster.with { cluster in
+                try await TestCluster.with(rpcStack: stack) { cluster in
                     // A follower: the write is forwarded, the read is linearizable.
                     let leader = try await cluster.waitForLeader()
                     let follower = cluster.ids.first { $0 != leader }!

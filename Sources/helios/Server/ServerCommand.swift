@@ -47,6 +47,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Size at which log segments roll, e.g. 64MiB (the default), 8MiB; each segment is preallocated to it.")
     var segmentSize: String = "64MiB"
 
+    @Option(help: .hidden) var rpcStack: String = ServerConfiguration.RPCStack.grpcSwift.rawValue
+
     func validate() throws {
         guard nodeID > 0 else { throw ValidationError("--node-id must be a positive number, got \(nodeID)") }
         guard !peer.isEmpty else {
@@ -57,6 +59,9 @@ struct ServerCommand: AsyncParsableCommand {
         guard snapshotEvery >= 1_000 else { throw ValidationError("--snapshot-every \(snapshotEvery) is below 1000 entries") }
         _ = try parsedSegmentSize()
         guard heartbeatTTL >= 1 else { throw ValidationError("--heartbeat-ttl \(heartbeatTTL) is below 1 second") }
+        guard ServerConfiguration.RPCStack(rawValue: rpcStack) != nil else {
+            throw ValidationError("--rpc-stack \(rpcStack) is not one of \(ServerConfiguration.RPCStack.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     /// `--segment-size` in bytes: a number with an optional KiB/MiB/GiB (or K/M/G) suffix.
@@ -100,6 +105,7 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDir ?? "data/node\(nodeID)")
         configuration.compaction.everyEntries = snapshotEvery
         configuration.segmentSize = try parsedSegmentSize()
+        configuration.rpcStack = ServerConfiguration.RPCStack(rawValue: rpcStack) ?? .grpcSwift
         let node: HeliosServerNode
         do {
             node = try await HeliosServerNode(

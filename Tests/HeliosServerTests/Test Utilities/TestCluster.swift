@@ -23,10 +23,11 @@ final class TestCluster: Sendable {
     let peers: [NodeID: String]
     let heartbeatTTL: Duration
     let electionTicks: Int
+    let rpcStack: ServerConfiguration.RPCStack
     private let running = Mutex<[NodeID: Running]>([:])
     private let clients = Mutex<[NodeID: (GRPCClient<HTTP2ClientTransport.Posix>, Task<Void, Never>)]>([:])
 
-    init(size: Int = 3, heartbeatTTL: Duration = .seconds(10), electionTicks: Int = 10) throws {
+    init(size: Int = 3, heartbeatTTL: Duration = .seconds(10), electionTicks: Int = 10, rpcStack: ServerConfiguration.RPCStack = .grpcSwift) throws {
         directory = try TemporaryDirectory("cluster")
         let ports = try FreePorts.pick(size)
         var peers: [NodeID: String] = [:]
@@ -34,22 +35,26 @@ final class TestCluster: Sendable {
         self.peers = peers
         self.heartbeatTTL = heartbeatTTL
         self.electionTicks = electionTicks
+        self.rpcStack = rpcStack
     }
 
     var ids: [NodeID] { peers.keys.sorted() }
 
     func configuration(_ id: NodeID, bootstrap: Bool) -> ServerConfiguration {
-        ServerConfiguration(
+        var configuration = ServerConfiguration(
             nodeID: id, rpcAddress: peers[id]!, peers: peers, bootstrap: bootstrap, dataDirectory: directory.appending("node\(id)"))
+        configuration.rpcStack = rpcStack
+        return configuration
     }
 
     /// Starts every server (server 1 bootstraps), waits for a leader, runs `body`, and tears the
     /// cluster down whatever happens. Ticks are 50 ms; with `electionTicks` far above the default,
     /// server 1 campaigns once all are started (no election timeout would fire within a test).
     static func with(
-        size: Int = 3, heartbeatTTL: Duration = .seconds(10), electionTicks: Int = 10, _ body: (TestCluster) async throws -> Void
+        size: Int = 3, heartbeatTTL: Duration = .seconds(10), electionTicks: Int = 10, rpcStack: ServerConfiguration.RPCStack = .grpcSwift,
+        _ body: (TestCluster) async throws -> Void
     ) async throws {
-        let cluster = try TestCluster(size: size, heartbeatTTL: heartbeatTTL, electionTicks: electionTicks)
+        let cluster = try TestCluster(size: size, heartbeatTTL: heartbeatTTL, electionTicks: electionTicks, rpcStack: rpcStack)
         do {
             for id in cluster.ids { try await cluster.start(id, bootstrap: id == 1) }
             if electionTicks > 10 {

@@ -1,0 +1,106 @@
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import Synchronization
+
+/// A gRPC server of Helios' own: a TCP listener whose connections speak HTTP/2 and serve the methods
+/// of a ``GRPCRouter`` straight on the frames (``GRPCConnectionHandler``). Wire-compatible with any
+/// gRPC client (grpc-go, grpcio, grpc-swift); what it implements and refuses is in
+/// `docs/grpc-edge.md`.
+public final class GRPCServerEndpoint: Sendable {
+    /// Bounds on what a client may make the server hold.
+    public struct Limits: Sendable {
+        /// The largest request message (a larger one is refused with RESOURCE_EXHAUSTED as soon as
+        /// its length prefix arrives).
+        public var maximumMessageBytes = 64 << 20
+        /// Concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS; more are refused).
+        public var maximumConcurrentStreams = 1024
+        /// Response bytes a stream may have waiting for the client's flow-control window before a
+        /// server-streaming handler's ``GRPCCall/send(_:)`` future waits.
+        public var responseBufferBytes = 1 << 20
+        /// Inbound PING, SETTINGS and PRIORITY frames allowed per 10 s before the connection is
+        /// closed as a flood (clients' bandwidth probes stay well under it).
+        public var controlFramesPer10Seconds = 5_000
+
+        public init() {}
+    }
+
+    private let router: GRPCRouter
+    private let limits: Limits
+    private let group: any EventLoopGroup
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var listener: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+    }
+
+    public init(router: GRPCRouter, limits: Limits = Limits(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.router = router
+        self.limits = limits
+        self.group = group
+    }
+
+    /// Starts listening; returns the bound address (port 0 picks a free port).
+    public func bind(host: String, port: Int) async throws -> SocketAddress {
+        let router = self.router
+        let limits = self.limits
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [weak self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.configure(channel, router: router, limits: limits)
+                    self?.track(channel)
+                }
+            }
+        let listener = try await bootstrap.bind(host: host, port: port).get()
+        state.withLock { $0.listener = listener }
+        guard let address = listener.localAddress else { throw GRPCStatus(.internalError, "listener on \(host):\(port) has no address") }
+        return address
+    }
+
+    /// Installs the HTTP/2 and gRPC handlers of one connection on `channel` (the endpoint does it for
+    /// every accepted connection; the fuzz target does it on an embedded channel).
+    public static func configure(_ channel: any Channel, router: GRPCRouter, limits: Limits) throws {
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.maximumConcurrentStreams),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
+        ]
+        connection.controlFrameRateLimit.maximumCount = limits.controlFramesPer10Seconds
+        connection.controlFrameRateLimit.windowLength = .seconds(10)
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: .init()))
+        try sync.addHandler(GRPCConnectionHandler(router: router, limits: limits))
+    }
+
+    private func track(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        state.withLock { $0.connections[id] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+        }
+    }
+
+    /// Stops accepting connections, sends every connection GOAWAY (calls in progress finish, new
+    /// ones are refused), and waits up to `timeout` for them to close before closing what is left.
+    public func shutdownGracefully(timeout: Duration = .seconds(5)) async {
+        let (listener, connections) = state.withLock { ($0.listener, Array($0.connections.values)) }
+        try? await listener?.close()
+        for channel in connections {
+            channel.eventLoop.execute {
+                if let handler = try? channel.pipeline.syncOperations.handler(type: GRPCConnectionHandler.self) { handler.quiesce() }
+            }
+        }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, !state.withLock({ $0.connections.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        for channel in state.withLock({ Array($0.connections.values) }) { try? await channel.close() }
+    }
+
+    /// Open client connections (for tests).
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+}
