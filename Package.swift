@@ -106,7 +106,7 @@ let package = Package(
         /// Deterministic whole-cluster simulation of the Raft core and driver logic (test support).
         .target(
             name: "HeliosSimulation",
-            dependencies: ["HeliosRaft", "HeliosReplication"],
+            dependencies: ["HeliosRaft", "HeliosReplication", "HeliosTesting"],
             swiftSettings: heliosSwiftSettings
         ),
         /// A Helios server: Raft over gRPC, the projection as state machine, the scheduler, the APIs.

@@ -10,8 +10,13 @@ import NIOHTTP2
 /// path, `grpc-timeout`), DATA is cut into messages (``GRPCMessageDeframer``: size limit, no
 /// compression), and the method's handler is called on this event loop; its answers come back as
 /// HEADERS, DATA and trailers (`grpc-status`, `grpc-message`), or trailers only for an early error.
-/// Consumed request bytes are given back to the client at once (WINDOW_UPDATE): a stream never
-/// holds more than one message's bytes, and that is bounded by the size limit.
+///
+/// Inbound flow control follows NIOHTTP2Handler's own accounting (its window events): when the
+/// client's allowance on the connection or on a stream still sending falls to half of
+/// ``GRPCServerEndpoint/Limits/receiveWindowBytes``, a WINDOW_UPDATE tops it up. DATA is consumed as
+/// it arrives (a stream holds at most one incomplete message), and NIO's accounting also counts
+/// DATA it drops itself (frames still arriving for a stream that was reset), which bookkeeping of
+/// the frames that reach this handler would leak until the connection stalled.
 final class GRPCConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
@@ -30,8 +35,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         /// Whether trailers went out: the call is over for the server.
         var responseEnded = false
         var timeout: Scheduled<Void>?
-        /// Request bytes consumed and not yet given back with WINDOW_UPDATE.
-        var unacknowledged = 0
         /// Response bytes written but not yet on the socket (held by flow control).
         var unsentBytes = 0
         var writers: [EventLoopPromise<Void>] = []
@@ -42,7 +45,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var streams: [HTTP2StreamID: Stream] = [:]
     private var context: ChannelHandlerContext?
     private var remotePeer = "unknown"
-    private var connectionUnacknowledged = 0
     /// Inside a read burst writes wait for `channelReadComplete`'s flush.
     private var reading = false
     private var needsFlush = false
@@ -95,7 +97,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
-        giveBackWindow(context)
         if needsFlush {
             needsFlush = false
             context.flush()
@@ -106,6 +107,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closed = event as? StreamClosedEvent {
             close(closed.streamID, cancelled: !(streams[closed.streamID]?.responseEnded ?? true))
+        } else if let window = event as? NIOHTTP2WindowUpdatedEvent, let allowance = window.inboundWindowSize {
+            topUp(window.streamID, allowance: allowance, context)
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -155,13 +158,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     }
 
     private func receive(_ id: HTTP2StreamID, _ data: HTTP2Frame.FramePayload.Data) {
-        guard case .byteBuffer(let bytes) = data.data else { return }
-        let consumed = bytes.readableBytes + (data.paddingBytes ?? 0)
-        connectionUnacknowledged += consumed
-        guard var stream = streams[id], !stream.responseEnded else { return }
-        stream.unacknowledged += consumed
-        stream.deframer.append(bytes)
-        streams[id] = stream
+        guard case .byteBuffer(let bytes) = data.data, let stream = streams[id], !stream.responseEnded else { return }
+        streams[id]?.deframer.append(bytes)
         do {
             while streams[id]?.responseEnded == false, let message = try streams[id]?.deframer.next(method: stream.call.path) {
                 switch stream.method {
@@ -201,19 +199,16 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Gives consumed request bytes back to the client (connection, and streams still sending).
-    private func giveBackWindow(_ context: ChannelHandlerContext) {
-        if connectionUnacknowledged > 0 {
-            context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionUnacknowledged))), promise: nil)
-            connectionUnacknowledged = 0
-            needsFlush = true
+    /// Tops up the client's allowance (the connection's, or a stream's that is still sending) once it
+    /// is down to half the receive window.
+    private func topUp(_ id: HTTP2StreamID, allowance: Int, _ context: ChannelHandlerContext) {
+        let target = limits.receiveWindowBytes
+        guard allowance <= target / 2 else { return }
+        if id != .rootStream {
+            guard let stream = streams[id], !stream.requestEnded, !stream.responseEnded else { return }
         }
-        for (id, stream) in streams where stream.unacknowledged > 0 {
-            streams[id]?.unacknowledged = 0
-            guard !stream.requestEnded, !stream.responseEnded else { continue }
-            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: stream.unacknowledged))), promise: nil)
-            needsFlush = true
-        }
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: target - allowance))), promise: nil)
+        flushSoon(context)
     }
 
     // MARK: Outbound (on the event loop)

@@ -15,6 +15,9 @@ public final class GRPCServerEndpoint: Sendable {
         public var maximumMessageBytes = 64 << 20
         /// Concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS; more are refused).
         public var maximumConcurrentStreams = 1024
+        /// How many request bytes a client may send ahead, on the connection and on each stream
+        /// (the initial stream window in SETTINGS, and the level WINDOW_UPDATEs restore).
+        public var receiveWindowBytes = 1 << 20
         /// Response bytes a stream may have waiting for the client's flow-control window before a
         /// server-streaming handler's ``GRPCCall/send(_:)`` future waits.
         public var responseBufferBytes = 1 << 20
@@ -68,6 +71,7 @@ public final class GRPCServerEndpoint: Sendable {
         connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.maximumConcurrentStreams),
             HTTP2Setting(parameter: .maxHeaderListSize, value: 16 << 10),
+            HTTP2Setting(parameter: .initialWindowSize, value: limits.receiveWindowBytes),
         ]
         connection.controlFrameRateLimit.maximumCount = limits.controlFramesPer10Seconds
         connection.controlFrameRateLimit.windowLength = .seconds(10)

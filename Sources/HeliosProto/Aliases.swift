@@ -26,3 +26,34 @@ extension AllocationClientStatus {
         }
     }
 }
+
+extension AllocationClientStatus {
+    /// The status as people read it: `running`; `unspecified` for the zero value, `unknown (N)` for
+    /// a value a newer Helios wrote.
+    public var name: String {
+        switch self {
+        case .unspecified: "unspecified"
+        case .pending: "pending"
+        case .running: "running"
+        case .complete: "complete"
+        case .failed: "failed"
+        case .lost: "lost"
+        case .UNRECOGNIZED(let value): "unknown (\(value))"
+        }
+    }
+}
+
+extension EvaluationStatus {
+    /// The status as people read it (see ``AllocationClientStatus/name``).
+    public var name: String {
+        switch self {
+        case .unspecified: "unspecified"
+        case .pending: "pending"
+        case .complete: "complete"
+        case .failed: "failed"
+        case .canceled: "canceled"
+        case .blocked: "blocked"
+        case .UNRECOGNIZED(let value): "unknown (\(value))"
+        }
+    }
+}

@@ -43,29 +43,3 @@ struct EventQueue<Event> {
         a.time < b.time || (a.time == b.time && a.sequence < b.sequence)
     }
 }
-
-/// SplitMix64 for the simulation's own choices.
-public struct SimulationRandom {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..<bound` (bound > 0).
-    public mutating func below(_ bound: UInt64) -> UInt64 { next() % bound }
-
-    /// Uniform in `range`.
-    public mutating func inRange(_ range: ClosedRange<UInt64>) -> UInt64 {
-        range.lowerBound + below(range.upperBound - range.lowerBound + 1)
-    }
-
-    /// True with probability `p`.
-    public mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
-}

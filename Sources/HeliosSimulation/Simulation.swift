@@ -1,5 +1,6 @@
 import HeliosRaft
 import HeliosReplication
+import HeliosTesting
 
 /// A simulation run that broke an invariant: the seed that reproduces it and the events before it.
 public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
@@ -71,7 +72,7 @@ public final class Simulation {
     }
 
     public let options: SimulationOptions
-    private var random: SimulationRandom
+    private var random: SeededRandom
     private var queue = EventQueue<Event>()
     private var now: UInt64 = 0
     private var nodes: [NodeID: Node] = [:]
@@ -98,7 +99,7 @@ public final class Simulation {
 
     public init(options: SimulationOptions, trace: Bool = false) {
         self.options = options
-        random = SimulationRandom(seed: options.seed)
+        random = SeededRandom(seed: options.seed)
         report = SimulationReport(seed: options.seed)
         dropRate = options.dropRate
         duplicateRate = options.duplicateRate
@@ -531,7 +532,7 @@ public final class Simulation {
 }
 
 extension Array {
-    fileprivate func randomElement(using random: inout SimulationRandom) -> Element? {
+    fileprivate func randomElement(using random: inout SeededRandom) -> Element? {
         isEmpty ? nil : self[Int(random.below(UInt64(count)))]
     }
 }

@@ -1,3 +1,5 @@
+import HeliosTesting
+
 /// The knobs of one simulated run. ``random(seed:)`` draws them from the seed, so a seed alone
 /// reproduces a run.
 public struct SimulationOptions: Sendable, CustomStringConvertible {
@@ -47,7 +49,7 @@ public struct SimulationOptions: Sendable, CustomStringConvertible {
 
     /// Parameters drawn from the seed (the faulty phase varies in intensity between runs).
     public static func random(seed: UInt64) -> SimulationOptions {
-        var random = SimulationRandom(seed: seed ^ 0x5EED)
+        var random = SeededRandom(seed: seed ^ 0x5EED)
         var options = SimulationOptions(seed: seed)
         options.nodes = [3, 3, 5, 5, 4][Int(random.below(5))]
         options.dropRate = [0, 0.01, 0.05, 0.15][Int(random.below(4))]

@@ -96,7 +96,7 @@ extension ClusterState {
         }
         guard allocation.desiredStatus == .run, !allocation.clientStatus.isTerminal else {
             return .failure(EventRejection(
-                "allocation \(request.allocationID)", "is \(Self.name(allocation.clientStatus)) and not meant to run; only live allocations restart"))
+                "allocation \(request.allocationID)", "is \(allocation.clientStatus.name) and not meant to run; only live allocations restart"))
         }
         if !request.task.isEmpty {
             let version = jobs[allocation.jobID]?.versions.first { $0.version == allocation.jobVersion }
@@ -143,7 +143,7 @@ extension ClusterState {
             guard Self.transitionAllowed(from: allocation.clientStatus, to: item.clientStatus) else {
                 applied.rejected.append(EventRejection(
                     "allocation \(item.allocationID)",
-                    "cannot go from \(Self.name(allocation.clientStatus)) to \(Self.name(item.clientStatus))"))
+                    "cannot go from \(allocation.clientStatus.name) to \(item.clientStatus.name)"))
                 continue
             }
             allocation.clientStatus = item.clientStatus
@@ -158,16 +158,5 @@ extension ClusterState {
         }
         addEvaluations(update.evaluations, time: time, index: index, into: &applied)
         return .success(applied)
-    }
-
-    public static func name(_ status: AllocationClientStatus) -> String {
-        switch status {
-        case .pending: "pending"
-        case .running: "running"
-        case .complete: "complete"
-        case .failed: "failed"
-        case .lost: "lost"
-        default: "unspecified"
-        }
     }
 }

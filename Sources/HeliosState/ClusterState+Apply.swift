@@ -230,10 +230,10 @@ extension ClusterState {
             return .failure(EventRejection("evaluation \(completed.evaluationID)", "no such evaluation"))
         }
         guard evaluation.status == .pending || evaluation.status == .blocked else {
-            return .failure(EventRejection("evaluation \(completed.evaluationID)", "is already \(Self.name(evaluation.status))"))
+            return .failure(EventRejection("evaluation \(completed.evaluationID)", "is already \(evaluation.status.name)"))
         }
         guard completed.status != .pending && completed.status != .unspecified else {
-            return .failure(EventRejection("evaluation \(completed.evaluationID)", "cannot complete with status \(Self.name(completed.status))"))
+            return .failure(EventRejection("evaluation \(completed.evaluationID)", "cannot complete with status \(completed.status.name)"))
         }
         if let rejection = evaluationsProblem(completed.followUps) { return .failure(rejection) }
         evaluation.status = completed.status
@@ -258,16 +258,5 @@ extension ClusterState {
             }
         }
         return .success(applied)
-    }
-
-    static func name(_ status: EvaluationStatus) -> String {
-        switch status {
-        case .pending: "pending"
-        case .complete: "complete"
-        case .failed: "failed"
-        case .canceled: "canceled"
-        case .blocked: "blocked"
-        default: "unspecified"
-        }
     }
 }

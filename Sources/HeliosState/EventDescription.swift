@@ -26,7 +26,7 @@ extension Helios_V1_Event {
             return "AllocationsPlanned for evaluation \(e.evaluationID): \(e.placed.count) placed, \(e.stopped.count) stopped"
         case .allocationDesiredChanged(let e): return "AllocationDesiredChanged \(e.changes.map(\.allocationID).joined(separator: ", "))"
         case .allocationClientUpdated(let e):
-            return "AllocationClientUpdated " + e.updates.map { "\($0.allocationID)=\(ClusterState.name($0.clientStatus))" }.joined(separator: ", ")
+            return "AllocationClientUpdated " + e.updates.map { "\($0.allocationID)=\($0.clientStatus.name)" }.joined(separator: ", ")
         case .allocationRestartRequested(let e):
             return "AllocationRestartRequested \(e.allocationID)" + (e.task.isEmpty ? "" : " task \(e.task)")
         case .clusterConfigurationChanged(let e): return "ClusterConfigurationChanged \(e.members.map { "\($0.id)@\($0.address)" }.joined(separator: ", "))"

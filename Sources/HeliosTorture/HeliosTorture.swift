@@ -22,6 +22,8 @@ struct HeliosTorture: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds in total, whatever the rounds.") var timeLimit: Double = 600
     @Option(help: "The servers' --snapshot-every (at least 1000; small values make restarts and lagging followers load snapshots).")
     var snapshotEvery: UInt64?
+    @Option(help: "The servers' gRPC server: grpc-swift (their default) or edge (HeliosEdge, on trial).")
+    var rpcStack: String?
     @Flag(help: "Also partition the network (each server in its own network namespace, links cut with ip link; needs root).")
     var partitions = false
     @Flag(help: "Also fill one server's disk (its data directory on a small tmpfs) and slow the leader's disk (a blkio/io cgroup write limit); needs root.")
@@ -53,7 +55,7 @@ struct HeliosTorture: AsyncParsableCommand {
             print("disk faults: server 3's data directory on a tmpfs at \(disks.mount); "
                 + (disks.throttle.map { "slow disk through a \($0.description)" } ?? "no blkio/io cgroup here: the slow-disk round is skipped"))
         }
-        let cluster = try TortureCluster(binary: binary, directory: base, lab: lab, disks: disks, snapshotEvery: snapshotEvery)
+        let cluster = try TortureCluster(binary: binary, directory: base, lab: lab, disks: disks, snapshotEvery: snapshotEvery, rpcStack: rpcStack)
         // Interrupted: kill what was started and delete the namespaces before exiting.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)

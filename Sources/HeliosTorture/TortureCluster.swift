@@ -16,13 +16,16 @@ final class TortureCluster: Sendable {
     let disks: DiskLab?
     /// The servers' `--snapshot-every` (nil: their default).
     let snapshotEvery: UInt64?
+    /// The servers' `--rpc-stack` (nil: their default).
+    let rpcStack: String?
 
-    init(binary: String, directory: String, lab: NetworkLab?, disks: DiskLab?, snapshotEvery: UInt64? = nil) throws {
+    init(binary: String, directory: String, lab: NetworkLab?, disks: DiskLab?, snapshotEvery: UInt64? = nil, rpcStack: String? = nil) throws {
         self.binary = binary
         self.directory = directory
         self.lab = lab
         self.disks = disks
         self.snapshotEvery = snapshotEvery
+        self.rpcStack = rpcStack
         ports = try FreePorts.pick(3)
     }
 
@@ -45,6 +48,7 @@ final class TortureCluster: Sendable {
         for peer in ids { arguments += ["--peer", "\(peer)=\(address(peer))"] }
         if bootstrap { arguments.append("--bootstrap") }
         if let snapshotEvery { arguments += ["--snapshot-every", "\(snapshotEvery)"] }
+        if let rpcStack { arguments += ["--rpc-stack", rpcStack] }
         if let lab {
             // `ip netns exec` execs the server in the namespace (same pid, so kills still hit it).
             try processes.start(name(id), "/usr/sbin/ip", ["netns", "exec", lab.namespace(id), binary] + arguments, log: directory + "/server\(id).log")

@@ -23,7 +23,7 @@ struct AllocStatusCommand: AsyncParsableCommand {
             var lines = [Format.fields([
                 ("ID", allocation.id), ("Name", allocation.name), ("Job", "\(allocation.jobID) (version \(allocation.jobVersion))"),
                 ("Node", allocation.nodeID), ("Desired", Format.desired(allocation.desiredStatus) + (allocation.desiredDescription.isEmpty ? "" : " (\(allocation.desiredDescription))")),
-                ("Status", Format.colored(Format.status(allocation.clientStatus)) + (allocation.clientDescription.isEmpty ? "" : " (\(allocation.clientDescription))")),
+                ("Status", Format.colored(allocation.clientStatus.name) + (allocation.clientDescription.isEmpty ? "" : " (\(allocation.clientDescription))")),
                 ("Resources", "\(allocation.resources.cpuMhz) MHz, \(allocation.resources.memoryMb) MB"),
                 ("Created", Format.ago(ms: allocation.createdAtMs)), ("Modified", Format.ago(ms: allocation.modifiedAtMs)),
                 ("Replaces", allocation.previousAllocation.isEmpty ? "-" : Format.short(allocation.previousAllocation)),

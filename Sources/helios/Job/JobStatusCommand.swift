@@ -78,7 +78,7 @@ struct JobStatusView {
             out.append("\nEvaluations")
             var table = TextTable("ID", "Trigger", "Status", "Description", "Created")
             for evaluation in response.evaluations.sorted(by: { $0.createIndex > $1.createIndex }).prefix(5) {
-                table.append([Format.short(evaluation.id), Format.trigger(evaluation.trigger), Format.colored(Format.evaluationStatus(evaluation.status)),
+                table.append([Format.short(evaluation.id), Format.trigger(evaluation.trigger), Format.colored(evaluation.status.name),
                               evaluation.statusDescription.isEmpty ? "-" : evaluation.statusDescription, Format.ago(ms: evaluation.createdAtMs)])
             }
             out.append(table.render())
@@ -100,7 +100,7 @@ enum AllocationTable {
         for allocation in allocations.sorted(by: { ($0.createIndex, $0.id) > ($1.createIndex, $1.id) }) {
             table.append([
                 Format.short(allocation.id), Format.short(allocation.nodeID), allocation.taskGroup, "\(allocation.jobVersion)",
-                Format.desired(allocation.desiredStatus), Format.colored(Format.status(allocation.clientStatus)),
+                Format.desired(allocation.desiredStatus), Format.colored(allocation.clientStatus.name),
                 Format.ago(ms: allocation.createdAtMs), Format.ago(ms: allocation.modifiedAtMs),
             ])
         }

@@ -24,7 +24,7 @@ struct PlacementMonitor {
                 try await Task.sleep(for: .milliseconds(200))
                 continue
             }
-            let status = Format.evaluationStatus(evaluationRecord.status)
+            let status = evaluationRecord.status.name
             if status != evaluationStatus {
                 if evaluationStatus.isEmpty {
                     print("    Evaluation triggered by \(Format.trigger(evaluationRecord.trigger)) of job \"\(job)\"")
@@ -35,7 +35,7 @@ struct PlacementMonitor {
             }
             let mine = response.allocations.filter { $0.evaluationID == evaluation }
             for allocation in mine.sorted(by: { $0.name < $1.name }) {
-                let now = Format.status(allocation.clientStatus)
+                let now = allocation.clientStatus.name
                 let before = allocationStatus[allocation.id]
                 if before == nil {
                     print("    Allocation \"\(Format.short(allocation.id))\" created: node \"\(Format.short(allocation.nodeID))\", group \"\(allocation.taskGroup)\"")

@@ -30,17 +30,6 @@ enum Format {
     /// The first 8 characters of an id (what people type, as in Nomad).
     static func short(_ id: String) -> String { String(id.prefix(8)) }
 
-    static func status(_ status: Helios_V1_AllocationClientStatus) -> String {
-        switch status {
-        case .pending: "pending"
-        case .running: "running"
-        case .complete: "complete"
-        case .failed: "failed"
-        case .lost: "lost"
-        default: "unknown"
-        }
-    }
-
     static func desired(_ status: Helios_V1_AllocationDesiredStatus) -> String {
         switch status {
         case .run: "run"
@@ -67,17 +56,6 @@ enum Format {
         case .initializing: "initializing"
         case .ready: "ready"
         case .down: "down"
-        default: "unknown"
-        }
-    }
-
-    static func evaluationStatus(_ status: Helios_V1_EvaluationStatus) -> String {
-        switch status {
-        case .pending: "pending"
-        case .complete: "complete"
-        case .failed: "failed"
-        case .canceled: "canceled"
-        case .blocked: "blocked"
         default: "unknown"
         }
     }
