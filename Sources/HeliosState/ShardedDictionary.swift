@@ -19,6 +19,22 @@ struct ShardedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     init() { shards = [[:]] }
 
+    /// A table of `entries` (a key given twice keeps its first value), built shard by shard: each
+    /// key is hashed once for its shard, and each shard is built at its final size (a snapshot load
+    /// builds sets of a million ids this way).
+    init(entries: [(Key, Value)]) {
+        var count = 1
+        while entries.count > count * Self.splitThreshold / 2 { count *= 2 }
+        guard count > 1 else {
+            shards = [Dictionary(entries, uniquingKeysWith: { first, _ in first })]
+            return
+        }
+        var parts = [[(Key, Value)]](repeating: [], count: count)
+        for index in parts.indices { parts[index].reserveCapacity(entries.count / count + 16) }
+        for entry in entries { parts[entry.0.hashValue & (count - 1)].append(entry) }
+        shards = parts.map { Dictionary($0, uniquingKeysWith: { first, _ in first }) }
+    }
+
     /// The shard of `key`. One shard: no hashing beyond the dictionary's own.
     @inline(__always)
     private func shard(of key: Key) -> Int {
@@ -122,8 +138,7 @@ struct ShardedSet<Element: Hashable & Sendable>: Sendable, Sequence, Equatable {
     init() {}
 
     init<S: Sequence<Element>>(_ elements: S) {
-        members.reserveCapacity(elements.underestimatedCount)
-        for element in elements { members[element] = true }
+        members = ShardedDictionary(entries: elements.map { ($0, true) })
     }
 
     var count: Int { members.count }
