@@ -56,9 +56,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         self.limits = limits
     }
 
-    /// Streams with a call in progress (for tests and graceful shutdown).
-    var activeStreams: Int { streams.count }
-
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if let address = context.channel.remoteAddress { remotePeer = "\(address)" }

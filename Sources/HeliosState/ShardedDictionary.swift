@@ -69,14 +69,6 @@ struct ShardedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
-    /// Stores `value` for `key` and returns the value it replaced.
-    @discardableResult
-    mutating func updateValue(_ value: Value, forKey key: Key) -> Value? {
-        let index = shard(of: key)
-        defer { splitIfNeeded(index) }
-        return shards[index].updateValue(value, forKey: key)
-    }
-
     /// Removes `key` and returns its value.
     @discardableResult
     mutating func removeValue(forKey key: Key) -> Value? {
