@@ -31,6 +31,8 @@ struct ClusterBenchmark: AsyncParsableCommand {
     @Option(help: "Rounds per concurrency level, alternating Helios and etcd.") var rounds = 3
     @Option(help: "HTTP/2 connections from the load generator to the leader; the workers share them round-robin.")
     var connections = 1
+    @Option(help: "The Helios servers' gRPC server (their --rpc-stack: edge or grpc-swift; default: theirs).")
+    var rpcStack: String?
     @Flag(inversion: .prefixedNo, help: "Also measure a local call per round (no Raft, no disk; see --floor-call): what each gRPC stack alone allows.")
     var floor = true
     @Option(help: "The local call of the --floor rounds: 'read' (a stale job read, a serializable range) or 'health' (grpc.health.v1 Check on both: the cheapest unary call).")
@@ -60,7 +62,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let processes = ChildProcesses()
         defer { processes.killAll() }
-        let heliosCluster = try HeliosProcessCluster(binary: heliosPath, directory: directory + "/helios", processes: processes)
+        let heliosCluster = try HeliosProcessCluster(binary: heliosPath, directory: directory + "/helios", processes: processes, rpcStack: rpcStack)
         let etcdCluster = try EtcdProcessCluster(binary: etcd, directory: directory + "/etcd", processes: processes)
         try await heliosCluster.start()
         try await etcdCluster.start()

@@ -96,9 +96,12 @@ final class HeliosProcessCluster: FailoverCluster {
     let processes: ChildProcesses
     let ports: [UInt64: Int]
     let clients: [UInt64: GRPCClient<HTTP2ClientTransport.Posix>]
+    /// The servers' `--rpc-stack`, when not their default.
+    let rpcStack: String?
 
-    init(binary: String, directory: String, processes: ChildProcesses) throws {
+    init(binary: String, directory: String, processes: ChildProcesses, rpcStack: String? = nil) throws {
         self.binary = binary
+        self.rpcStack = rpcStack
         self.directory = directory
         self.processes = processes
         let picked = try FreePorts.pick(3)
@@ -120,6 +123,7 @@ final class HeliosProcessCluster: FailoverCluster {
                          "--log-level", "info"]
         for (peer, port) in ports.sorted(by: { $0.key < $1.key }) { arguments += ["--peer", "\(peer)=127.0.0.1:\(port)"] }
         if first && id == 1 { arguments.append("--bootstrap") }
+        if let rpcStack { arguments += ["--rpc-stack", rpcStack] }
         try processes.start(name(id), binary, arguments, log: "\(directory)/node\(id).log")
     }
 

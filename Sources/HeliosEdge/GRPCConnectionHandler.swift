@@ -21,8 +21,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
-    /// What one stream holds while its call runs.
-    struct Stream {
+    /// What one stream holds while its call runs. A class, changed in place: a copy of a struct
+    /// held while its deframer appends would make every DATA frame copy the partial message.
+    final class Stream {
         let call: GRPCCall
         let method: GRPCRouter.Method
         var deframer: GRPCMessageDeframer
@@ -38,6 +39,12 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         /// Response bytes written but not yet on the socket (held by flow control).
         var unsentBytes = 0
         var writers: [EventLoopPromise<Void>] = []
+
+        init(call: GRPCCall, method: GRPCRouter.Method, deframer: GRPCMessageDeframer) {
+            self.call = call
+            self.method = method
+            self.deframer = deframer
+        }
     }
 
     private let router: GRPCRouter
@@ -143,7 +150,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         let call = GRPCCall(
             path: path, metadata: headers, remotePeer: remotePeer, deadline: deadline, streamID: id, connection: self,
             eventLoop: context.eventLoop)
-        var stream = Stream(call: call, method: method, deframer: GRPCMessageDeframer(maximumMessageBytes: limits.maximumMessageBytes))
+        let stream = Stream(call: call, method: method, deframer: GRPCMessageDeframer(maximumMessageBytes: limits.maximumMessageBytes))
         if let deadline, deadline < .distantFuture {
             stream.timeout = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
                 self?.finish(id, status: GRPCStatus(.deadlineExceeded, "\(path): the deadline the client set passed before the server answered"))
@@ -156,17 +163,18 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     private func receive(_ id: HTTP2StreamID, _ data: HTTP2Frame.FramePayload.Data) {
         guard case .byteBuffer(let bytes) = data.data, let stream = streams[id], !stream.responseEnded else { return }
-        streams[id]?.deframer.append(bytes)
+        stream.deframer.append(bytes)
         do {
-            while streams[id]?.responseEnded == false, let message = try streams[id]?.deframer.next(method: stream.call.path) {
+            // A receiver may end the call (respond) while messages are still buffered.
+            while !stream.responseEnded, let message = try stream.deframer.next(method: stream.call.path) {
                 switch stream.method {
                 case .clientStreaming:
                     stream.receiver?.receive(message)
                 case .unary, .serverStreaming:
-                    guard streams[id]?.request == nil else {
+                    guard stream.request == nil else {
                         throw GRPCStatus(.internalError, "\(stream.call.path): more than one request message for a call that takes one")
                     }
-                    streams[id]?.request = message
+                    stream.request = message
                 }
             }
         } catch {
@@ -177,9 +185,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     }
 
     private func endRequest(_ id: HTTP2StreamID) {
-        guard var stream = streams[id], !stream.requestEnded else { return }
+        guard let stream = streams[id], !stream.requestEnded else { return }
         stream.requestEnded = true
-        streams[id] = stream
         guard !stream.responseEnded else { return }
         if stream.deframer.hasPartialMessage {
             return finish(id, status: GRPCStatus(.internalError, "\(stream.call.path): the request ended inside a message"))
@@ -191,7 +198,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             guard let request = stream.request else {
                 return finish(id, status: GRPCStatus(.internalError, "\(stream.call.path): the request ended without a message"))
             }
-            streams[id]?.request = nil
+            stream.request = nil
             handler(request, stream.call)
         }
     }
@@ -239,19 +246,18 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     }
 
     private func sent(_ id: HTTP2StreamID, bytes: Int) {
-        guard var stream = streams[id] else { return }
+        guard let stream = streams[id] else { return }
         stream.unsentBytes -= bytes
         var ready: [EventLoopPromise<Void>] = []
         if stream.unsentBytes <= limits.responseBufferBytes {
             ready = stream.writers
             stream.writers = []
         }
-        streams[id] = stream
         for writer in ready { writer.succeed() }
     }
 
     func finish(_ id: HTTP2StreamID, status: GRPCStatus) {
-        guard var stream = streams[id], !stream.responseEnded, let context else { return }
+        guard let stream = streams[id], !stream.responseEnded, let context else { return }
         var trailers = HPACKHeaders()
         if !stream.headersSent {
             // Trailers-only: the status in the one HEADERS frame.
@@ -265,7 +271,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         stream.timeout?.cancel()
         stream.timeout = nil
         let requestEnded = stream.requestEnded
-        streams[id] = stream
         // The stream is forgotten once its trailers are on the socket (a connection going away
         // closes after its last stream's).
         let written = context.eventLoop.makePromise(of: Void.self)
@@ -281,7 +286,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     private func writeHeadersIfNeeded(_ id: HTTP2StreamID, _ context: ChannelHandlerContext) {
         guard let stream = streams[id], !stream.headersSent else { return }
-        streams[id]?.headersSent = true
+        stream.headersSent = true
         let headers: HPACKHeaders = [":status": "200", "content-type": "application/grpc", "grpc-accept-encoding": "identity"]
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
     }
