@@ -76,11 +76,11 @@ public final class RaftDriver: Sendable {
         case tick
         case message(Message)
         case connectionClosed(NodeID)
-        case propose([UInt8], ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
+        case propose([UInt8], ContinuousClock.Instant, CheckedContinuation<Committed, any Error>)
         /// Held by the loop until a client's proposal or `.flushBackground` comes.
-        case proposeInBackground([UInt8], ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
+        case proposeInBackground([UInt8], ContinuousClock.Instant, CheckedContinuation<Committed, any Error>)
         case flushBackground
-        case configurationChange(ConfigurationChange, ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
+        case configurationChange(ConfigurationChange, ContinuousClock.Instant, CheckedContinuation<Committed, any Error>)
         case read(ContinuousClock.Instant, CheckedContinuation<UInt64, any Error>)
         case transfer(NodeID)
         case campaign
@@ -117,13 +117,14 @@ public final class RaftDriver: Sendable {
     /// within a few ticks instead of waiting out the election timeout.
     public func connectionClosed(from node: NodeID) { enqueue(.connectionClosed(node)) }
 
-    /// Proposes `data`; returns its index once it is committed and applied here.
+    /// Proposes `data`; returns once it is committed and applied here, with its index and what the
+    /// state machine's ``RaftStateMachine/apply(_:)`` returned for it.
     ///
     /// A `background` proposal (work the server starts itself, such as the scheduler's plans and
     /// evaluation updates) waits, at most `backgroundDelay` (25 ms by default), for the next
     /// ordinary proposal and goes into the same Ready, just before it: it then costs no fsync and
     /// no replication round of its own. Messages, ticks and reads do not release it.
-    public func propose(_ data: [UInt8], timeout: Duration = .seconds(5), background: Bool = false) async throws -> UInt64 {
+    public func propose(_ data: [UInt8], timeout: Duration = .seconds(5), background: Bool = false) async throws -> Committed {
         let deadline = ContinuousClock.now + timeout
         return try await withCheckedThrowingContinuation {
             if background {
@@ -137,7 +138,7 @@ public final class RaftDriver: Sendable {
     /// Proposes a membership change; returns once it is applied here.
     public func proposeConfigurationChange(_ change: ConfigurationChange, timeout: Duration = .seconds(5)) async throws -> UInt64 {
         let deadline = ContinuousClock.now + timeout
-        return try await withCheckedThrowingContinuation { enqueue(.configurationChange(change, deadline, $0)) }
+        return try await withCheckedThrowingContinuation { enqueue(.configurationChange(change, deadline, $0)) }.index
     }
 
     /// A linearizable read barrier: returns once this node has applied everything committed before
@@ -203,8 +204,9 @@ public final class RaftDriver: Sendable {
 
     private func fail(_ input: Input, _ error: ProposalError) {
         switch input {
-        case .propose(_, _, let continuation), .proposeInBackground(_, _, let continuation),
-            .configurationChange(_, _, let continuation), .read(_, let continuation), .compact(let continuation):
+        case .propose(_, _, let continuation), .proposeInBackground(_, _, let continuation), .configurationChange(_, _, let continuation):
+            continuation.resume(throwing: error)
+        case .read(_, let continuation), .compact(let continuation):
             continuation.resume(throwing: error)
         default:
             break
@@ -285,8 +287,8 @@ public final class RaftDriver: Sendable {
     struct Loop {
         var core: ReplicationCore
         var nextRequest: UInt64 = 0
-        var proposals: [UInt64: Waiter] = [:]
-        var reads: [UInt64: Waiter] = [:]
+        var proposals: [UInt64: Waiter<Committed>] = [:]
+        var reads: [UInt64: Waiter<UInt64>] = [:]
         var readsWaitingForApply: [(index: UInt64, continuation: CheckedContinuation<UInt64, any Error>)] = []
         var applied: UInt64 = 0
         var lastSnapshot: UInt64 = 0
@@ -298,11 +300,11 @@ public final class RaftDriver: Sendable {
         var compacting = false
         var compaction: Task<(any Error)?, Never>?
 
-        typealias Proposal = (data: [UInt8], deadline: ContinuousClock.Instant, continuation: CheckedContinuation<UInt64, any Error>)
+        typealias Proposal = (data: [UInt8], deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Committed, any Error>)
 
-        struct Waiter {
+        struct Waiter<Value> {
             var deadline: ContinuousClock.Instant
-            var continuation: CheckedContinuation<UInt64, any Error>
+            var continuation: CheckedContinuation<Value, any Error>
         }
     }
 
@@ -434,17 +436,19 @@ public final class RaftDriver: Sendable {
                 // The committed entries are durable here and on a quorum: apply them and answer their
                 // proposers while this Ready's new entries are written, instead of after the fsync.
                 async let persisting: Void = storage.persist(ready)
-                let applied = loop.core.applyReady(restore: { stateMachine.restore($0) }, apply: { stateMachine.apply($0) })
-                resolve(applied.outcomes, applied.entries, &loop)
+                var results: [UInt64: any Sendable] = [:]
+                let applied = loop.core.applyReady(restore: { stateMachine.restore($0) }, apply: { Self.apply($0, stateMachine, into: &results) })
+                resolve(applied.outcomes, applied.entries, results, &loop)
                 try await persisting
             } else {
                 try await storage.persist(ready)
             }
+            var results: [UInt64: any Sendable] = [:]
             let completion = loop.core.finishReady(
                 restore: { stateMachine.restore($0) },
-                apply: { stateMachine.apply($0) })
+                apply: { Self.apply($0, stateMachine, into: &results) })
             transport.send(completion.messages)
-            resolve(completion.outcomes, completion.applied, &loop)
+            resolve(completion.outcomes, completion.applied, results, &loop)
             if let snapshot = ready.snapshot { loop.applied = max(loop.applied, snapshot.metadata.index) }
             for state in completion.readStates {
                 guard state.context.count == 16 else { continue }
@@ -469,13 +473,22 @@ public final class RaftDriver: Sendable {
         }
     }
 
-    /// Records what was applied and answers the proposals whose fate is known.
-    private func resolve(_ outcomes: [(id: UInt64, outcome: ReplicationCore.ProposalOutcome)], _ applied: [Entry], _ loop: inout Loop) {
+    /// Applies `entry`, keeping what the state machine returned for the entry's proposer.
+    private static func apply(_ entry: Entry, _ stateMachine: any RaftStateMachine, into results: inout [UInt64: any Sendable]) {
+        if let result = stateMachine.apply(entry) { results[entry.index] = result }
+    }
+
+    /// Records what was applied and answers the proposals whose fate is known, each with what
+    /// applying its entry returned.
+    private func resolve(
+        _ outcomes: [(id: UInt64, outcome: ReplicationCore.ProposalOutcome)], _ applied: [Entry], _ results: [UInt64: any Sendable],
+        _ loop: inout Loop
+    ) {
         if let last = applied.last { loop.applied = last.index }
         for (id, outcome) in outcomes {
             guard let waiter = loop.proposals.removeValue(forKey: id) else { continue }
             switch outcome {
-            case .applied(let index): waiter.continuation.resume(returning: index)
+            case .applied(let index): waiter.continuation.resume(returning: Committed(index: index, result: results[index]))
             case .dropped: waiter.continuation.resume(throwing: ProposalError.dropped)
             }
         }

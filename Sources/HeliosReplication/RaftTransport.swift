@@ -9,8 +9,10 @@ public protocol RaftTransport: Sendable {
 
 /// The application whose state Raft replicates.
 public protocol RaftStateMachine: Sendable {
-    /// Applies a committed entry (all of them, in index order; empty and configuration entries too).
-    func apply(_ entry: Entry)
+    /// Applies a committed entry (all of them, in index order; empty and configuration entries too)
+    /// and returns what applying it produced, which the entry's proposer receives from
+    /// ``RaftDriver/propose(_:timeout:background:)`` (nil: nothing to report).
+    func apply(_ entry: Entry) -> (any Sendable)?
     /// Replaces the state with a snapshot's.
     func restore(_ snapshot: Snapshot)
     /// The state as of the last applied entry, which is `position.index`, as a snapshot's bytes.

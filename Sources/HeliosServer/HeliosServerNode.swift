@@ -332,10 +332,10 @@ public final class HeliosServerNode: Sendable {
             let status = driver.status
             if status?.role == .leader {
                 do {
-                    let index = try await driver.propose(bytes, timeout: .seconds(10), background: background)
-                    let change = stateMachine.outcome(at: index)
+                    let committed = try await driver.propose(bytes, timeout: .seconds(10), background: background)
+                    let change = committed.result as? AppliedChange
                     return Outcome(
-                        index: index, refused: change?.refused?.description, rejectedItems: change?.applied?.rejected.map(\.description) ?? [],
+                        index: committed.index, refused: change?.refused?.description, rejectedItems: change?.applied?.rejected.map(\.description) ?? [],
                         jobVersion: change?.applied?.jobVersion, placed: change?.applied?.placed ?? [])
                 } catch ProposalError.notLeader(let leader) where leader != 0 {
                     return try await forward(bytes, to: leader)

@@ -24,14 +24,14 @@ public struct ServerConfiguration: Sendable {
     /// Size at which log segments roll (each is preallocated to it); 64 MiB like etcd's WAL files.
     public var segmentSize = 64 << 20
     /// What serves the gRPC port.
-    public var rpcStack = RPCStack.grpcSwift
+    public var rpcStack = RPCStack.edge
 
     /// The gRPC server implementation a server uses.
     public enum RPCStack: String, Sendable, CaseIterable {
-        /// grpc-swift-2's server (the default).
+        /// grpc-swift-2's server: kept to measure the edge layer against (`helios-bench cluster
+        /// --rpc-stack grpc-swift`).
         case grpcSwift = "grpc-swift"
-        /// Helios' own framing layer (`HeliosEdge`, `docs/grpc-edge.md`): on trial; the short fault
-        /// rounds still find a stalled Raft stream with it.
+        /// Helios' own framing layer (`HeliosEdge`, `docs/grpc-edge.md`), the default.
         case edge
     }
 

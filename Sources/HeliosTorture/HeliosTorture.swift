@@ -22,7 +22,7 @@ struct HeliosTorture: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds in total, whatever the rounds.") var timeLimit: Double = 600
     @Option(help: "The servers' --snapshot-every (at least 1000; small values make restarts and lagging followers load snapshots).")
     var snapshotEvery: UInt64?
-    @Option(help: "The servers' gRPC server: grpc-swift (their default) or edge (HeliosEdge, on trial).")
+    @Option(help: "The servers' gRPC server: edge (HeliosEdge, their default) or grpc-swift (grpc-swift-2's server).")
     var rpcStack: String?
     @Flag(help: "Also partition the network (each server in its own network namespace, links cut with ip link; needs root).")
     var partitions = false

@@ -12,11 +12,14 @@ final class RecordingStateMachine: RaftStateMachine {
     let applied = Mutex<[String]>([])
     /// Time each applied entry takes (a slow state machine), 0 by default.
     let applyDelayMicroseconds = Atomic<UInt32>(0)
-    func apply(_ entry: Entry) {
-        guard entry.kind == .normal, !entry.data.isEmpty else { return }
+    /// Returns "applied TEXT as #N" (N: how many it has applied), which the proposer receives.
+    func apply(_ entry: Entry) -> (any Sendable)? {
+        guard entry.kind == .normal, !entry.data.isEmpty else { return nil }
         let delay = applyDelayMicroseconds.load(ordering: .relaxed)
         if delay > 0 { usleep(delay) }
-        applied.withLock { $0.append(String(decoding: entry.data, as: UTF8.self)) }
+        let text = String(decoding: entry.data, as: UTF8.self)
+        let count = applied.withLock { $0.append(text); return $0.count }
+        return "applied \(text) as #\(count)"
     }
     func restore(_ snapshot: Snapshot) {
         let items = String(decoding: snapshot.data, as: UTF8.self).split(separator: ",").map(String.init)
@@ -126,7 +129,7 @@ final class DriverCluster: @unchecked Sendable {
         while ContinuousClock.now < deadline {
             let leader = try await leader()
             do {
-                return try await drivers[leader]!.propose(Array(text.utf8), timeout: .seconds(2))
+                return try await drivers[leader]!.propose(Array(text.utf8), timeout: .seconds(2)).index
             } catch ProposalError.notLeader, ProposalError.dropped, ProposalError.timeout {
                 try await Task.sleep(for: .milliseconds(20))
             }
@@ -240,7 +243,7 @@ struct RaftDriverTests {
             // Alone, once the messages about "first" have settled: only the timer wakes the loop.
             try await Task.sleep(for: .milliseconds(300))
             let alone = try await withThrowingTaskGroup(of: UInt64?.self) { group in
-                group.addTask { try await leader.propose(Array("alone".utf8), background: true) }
+                group.addTask { try await leader.propose(Array("alone".utf8), background: true).index }
                 group.addTask {
                     try await Task.sleep(for: .seconds(10))
                     return nil
@@ -257,7 +260,7 @@ struct RaftDriverTests {
             let indexes = try await withThrowingTaskGroup(of: (String, UInt64).self) { group in
                 for i in 0..<20 {
                     let text = i % 2 == 0 ? "background-\(i)" : "client-\(i)"
-                    group.addTask { (text, try await leader.propose(Array(text.utf8), background: i % 2 == 0)) }
+                    group.addTask { (text, try await leader.propose(Array(text.utf8), background: i % 2 == 0).index) }
                 }
                 var indexes: [String: UInt64] = [:]
                 for try await (text, index) in group { indexes[text] = index }
@@ -274,12 +277,37 @@ struct RaftDriverTests {
             let appendsBefore = cluster.transports[1]!.appendsWithEntries.withLock { $0 }
             async let background = leader.propose(Array("held".utf8), background: true)
             try await Task.sleep(for: .milliseconds(50))
-            let client = try await leader.propose(Array("client".utf8))
-            let held = try await background
+            let client = try await leader.propose(Array("client".utf8)).index
+            let held = try await background.index
             #expect(held + 1 == client)
             let after = cluster.storages[1]!.log.statistics
             #expect(after.appends == before.appends + 1 && after.entries == before.entries + 2, "\(before) -> \(after)")
             #expect(cluster.transports[1]!.appendsWithEntries.withLock { $0 } == appendsBefore + 2, "one append per follower for both")
+        }
+    }
+
+    @Test("each proposer gets what the state machine's apply returned for its own entry, 200 proposals at once")
+    func proposalsReturnTheirOutcome() async throws {
+        let cluster = try DriverCluster()
+        try await cluster.run {
+            for id: NodeID in [1, 2, 3] { try await cluster.start(id, bootstrap: true) }
+            _ = try await cluster.propose("warm-up")
+            let leader = cluster.drivers[try await cluster.leader()]!
+            let results = try await withThrowingTaskGroup(of: (String, Committed).self) { group in
+                for i in 0..<200 { group.addTask { ("w\(i)", try await leader.propose(Array("w\(i)".utf8), timeout: .seconds(10))) } }
+                var results: [String: Committed] = [:]
+                for try await (text, committed) in group { results[text] = committed }
+                return results
+            }
+            let machine = cluster.machines[try await cluster.leader()]!
+            for (text, committed) in results {
+                let result = committed.result as? String
+                #expect(result?.hasPrefix("applied \(text) as #") == true, "\(text): \(result ?? "nil")")
+                // The position it reports is where the state machine holds that very text.
+                let position = result.flatMap { Int($0.split(separator: "#").last ?? "") }
+                #expect(position.map { machine.values[$0 - 1] } == text)
+            }
+            #expect(Set(results.values.map(\.index)).count == 200)
         }
     }
 

@@ -10,22 +10,10 @@ import SwiftProtobuf
 import Synchronization
 
 /// The cluster state as Raft's state machine: committed entries are decoded and applied to the
-/// projection; outcomes are kept for the proposers; changes are published to subscribers.
+/// projection; each entry's outcome (an ``AppliedChange``) goes back to its proposer through the
+/// Raft driver and is published to subscribers.
 final class ProjectionStateMachine: RaftStateMachine, Sendable {
-    struct Inner {
-        var state = ClusterState()
-        /// The outcomes of the last ``outcomeCapacity`` entries, at `index % outcomeCapacity` (for
-        /// the proposer to report refusals; it asks right after its entry applied).
-        var outcomes = [AppliedChange?](repeating: nil, count: ProjectionStateMachine.outcomeCapacity)
-    }
-
-    /// How many recent outcomes are kept: a ring, so remembering one costs no hashing and no pruning.
-    static let outcomeCapacity = 16_384
-
-    /// Where entry `index`'s outcome lives in the ring.
-    static func outcomeSlot(_ index: UInt64) -> Int { Int(index % UInt64(outcomeCapacity)) }
-
-    private let inner = Mutex(Inner())
+    private let state = Mutex(ClusterState())
     private let digestQueue = DispatchQueue(label: "helios.state.digest")
     private let lastDigest = Mutex<(appliedIndex: UInt64, digest: UInt32)?>(nil)
     let changes = StateChanges()
@@ -38,7 +26,7 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
     /// Reads the state under the lock, which apply waits for: for reads of a few records. A read
     /// that walks the state (a list, a digest, a snapshot) takes a ``view()`` instead.
     func read<R>(_ body: (ClusterState) throws -> R) rethrows -> R {
-        try inner.withLock { try body($0.state) }
+        try state.withLock { try body($0) }
     }
 
     /// The state as of now, taken in O(1): the lock is held to copy the state's table references,
@@ -46,7 +34,7 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
     /// view shares copies one shard of it (``RecordTable``), so a view held while a million-record
     /// state is serialized never stalls apply or the Raft loop behind it.
     func view() -> ClusterState {
-        inner.withLock { $0.state }
+        state.withLock { $0 }
     }
 
     /// The applied index and the state digest (``ClusterState/digest()``, which serializes the whole
@@ -69,15 +57,9 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
         }
     }
 
-    /// The outcome of the entry at `index`, if still remembered.
-    func outcome(at index: UInt64) -> AppliedChange? {
-        inner.withLock { inner in
-            guard let change = inner.outcomes[Self.outcomeSlot(index)], change.index == index else { return nil }
-            return change
-        }
-    }
-
-    func apply(_ entry: Entry) {
+    /// Applies `entry` and returns its ``AppliedChange`` (the proposer's answer).
+    @discardableResult
+    func apply(_ entry: Entry) -> (any Sendable)? {
         var change = AppliedChange(index: entry.index)
         if entry.kind == .normal && !entry.data.isEmpty {
             do {
@@ -87,29 +69,25 @@ final class ProjectionStateMachine: RaftStateMachine, Sendable {
                 change.refused = EventRejection("entry \(entry.index)", "payload is not a Helios event: \(error)")
             }
         }
-        // One lock round per entry: the state change and its outcome.
-        change = inner.withLock { inner in
+        change = state.withLock { state in
             if let event = change.event {
-                switch inner.state.apply(event, at: entry.index) {
+                switch state.apply(event, at: entry.index) {
                 case .success(let applied): change.applied = applied
                 case .failure(let refusal): change.refused = refusal
                 }
             } else {
-                inner.state.advance(to: entry.index)
+                state.advance(to: entry.index)
             }
-            inner.outcomes[Self.outcomeSlot(entry.index)] = change
             return change
         }
         changes.publish(change)
+        return change
     }
 
     func restore(_ snapshot: Snapshot) {
         do {
             let loaded = try SnapshotReader.read(bytes: snapshot.data, name: "snapshot \(snapshot.metadata.index)")
-            inner.withLock {
-                $0.state = loaded.state
-                $0.outcomes = [AppliedChange?](repeating: nil, count: Self.outcomeCapacity)
-            }
+            state.withLock { $0 = loaded.state }
             changes.publish(AppliedChange(index: snapshot.metadata.index, reset: true))
             logger.info("state restored from a snapshot", metadata: ["index": "\(snapshot.metadata.index)"])
         } catch {

@@ -47,7 +47,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Size at which log segments roll, e.g. 64MiB (the default), 8MiB; each segment is preallocated to it.")
     var segmentSize: String = "64MiB"
 
-    @Option(help: .hidden) var rpcStack: String = ServerConfiguration.RPCStack.grpcSwift.rawValue
+    @Option(help: .hidden) var rpcStack: String = ServerConfiguration.RPCStack.edge.rawValue
 
     func validate() throws {
         guard nodeID > 0 else { throw ValidationError("--node-id must be a positive number, got \(nodeID)") }
@@ -105,7 +105,7 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDir ?? "data/node\(nodeID)")
         configuration.compaction.everyEntries = snapshotEvery
         configuration.segmentSize = try parsedSegmentSize()
-        configuration.rpcStack = ServerConfiguration.RPCStack(rawValue: rpcStack) ?? .grpcSwift
+        configuration.rpcStack = ServerConfiguration.RPCStack(rawValue: rpcStack) ?? .edge
         let node: HeliosServerNode
         do {
             node = try await HeliosServerNode(

@@ -27,7 +27,7 @@ final class TestCluster: Sendable {
     private let running = Mutex<[NodeID: Running]>([:])
     private let clients = Mutex<[NodeID: (GRPCClient<HTTP2ClientTransport.Posix>, Task<Void, Never>)]>([:])
 
-    init(size: Int = 3, heartbeatTTL: Duration = .seconds(10), electionTicks: Int = 10, rpcStack: ServerConfiguration.RPCStack = .grpcSwift) throws {
+    init(size: Int = 3, heartbeatTTL: Duration = .seconds(10), electionTicks: Int = 10, rpcStack: ServerConfiguration.RPCStack = .edge) throws {
         directory = try TemporaryDirectory("cluster")
         let ports = try FreePorts.pick(size)
         var peers: [NodeID: String] = [:]
@@ -51,7 +51,7 @@ final class TestCluster: Sendable {
     /// cluster down whatever happens. Ticks are 50 ms; with `electionTicks` far above the default,
     /// server 1 campaigns once all are started (no election timeout would fire within a test).
     static func with(
-        size: Int = 3, heartbeatTTL: Duration = .seconds(10), electionTicks: Int = 10, rpcStack: ServerConfiguration.RPCStack = .grpcSwift,
+        size: Int = 3, heartbeatTTL: Duration = .seconds(10), electionTicks: Int = 10, rpcStack: ServerConfiguration.RPCStack = .edge,
         _ body: (TestCluster) async throws -> Void
     ) async throws {
         let cluster = try TestCluster(size: size, heartbeatTTL: heartbeatTTL, electionTicks: electionTicks, rpcStack: rpcStack)
