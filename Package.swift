@@ -109,7 +109,7 @@ let package = Package(
             dependencies: ["HeliosRaft", "HeliosReplication", "HeliosTesting"],
             swiftSettings: heliosSwiftSettings
         ),
-        /// A Helios server: Raft over gRPC, the projection as state machine, the scheduler, the APIs.
+        /// The network edge: the gRPC server on HTTP/2 frames and the peer link between servers.
         .target(
             name: "HeliosEdge",
             dependencies: [
@@ -117,9 +117,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: heliosSwiftSettings
         ),
+        /// A Helios server: Raft over the peer link, the projection as state machine, the scheduler, the APIs.
         .target(
             name: "HeliosServer",
             dependencies: [
@@ -324,6 +326,7 @@ let package = Package(
                            .product(name: "NIOEmbedded", package: "swift-nio"),
                            .product(name: "GRPCCore", package: "grpc-swift-2"),
                            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: heliosSwiftSettings
         ),

@@ -24,12 +24,15 @@ public final class GRPCServerEndpoint: Sendable {
         /// Inbound PING, SETTINGS and PRIORITY frames allowed per 10 s before the connection is
         /// closed as a flood (clients' bandwidth probes stay well under it).
         public var controlFramesPer10Seconds = 5_000
+        /// The largest peer link frame accepted (Raft messages carry snapshots).
+        public var maximumPeerLinkFrameBytes = 256 << 20
 
         public init() {}
     }
 
     private let router: GRPCRouter
     private let limits: Limits
+    private let peerLink: (any PeerLinkAcceptor)?
     private let group: any EventLoopGroup
     private let state = Mutex<State>(State())
 
@@ -38,9 +41,15 @@ public final class GRPCServerEndpoint: Sendable {
         var connections: [ObjectIdentifier: any Channel] = [:]
     }
 
-    public init(router: GRPCRouter, limits: Limits = Limits(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    /// With a `peerLink` acceptor, the port also takes peer links: a connection that opens with
+    /// ``PeerLinkFrame/preface`` is one (``ConnectionSniffer``).
+    public init(
+        router: GRPCRouter, limits: Limits = Limits(), peerLink: (any PeerLinkAcceptor)? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.router = router
         self.limits = limits
+        self.peerLink = peerLink
         self.group = group
     }
 
@@ -48,13 +57,20 @@ public final class GRPCServerEndpoint: Sendable {
     public func bind(host: String, port: Int) async throws -> SocketAddress {
         let router = self.router
         let limits = self.limits
+        let peerLink = self.peerLink
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel, router: router, limits: limits)
+                    if let peerLink {
+                        try channel.pipeline.syncOperations.addHandler(ConnectionSniffer(
+                            grpc: { try Self.configure($0, router: router, limits: limits) },
+                            peerLink: { try Self.configurePeerLink($0, acceptor: peerLink, limits: limits) }))
+                    } else {
+                        try Self.configure(channel, router: router, limits: limits)
+                    }
                     self?.track(channel)
                 }
             }
@@ -80,6 +96,13 @@ public final class GRPCServerEndpoint: Sendable {
         try sync.addHandler(GRPCConnectionHandler(router: router, limits: limits))
     }
 
+    /// Installs the listener's peer link handlers on `channel` (after its preface was read).
+    public static func configurePeerLink(_ channel: any Channel, acceptor: any PeerLinkAcceptor, limits: Limits) throws {
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(ByteToMessageHandler(PeerLinkFrameDecoder(maximumFrameBytes: limits.maximumPeerLinkFrameBytes)))
+        try sync.addHandler(PeerLinkServerHandler(acceptor: acceptor))
+    }
+
     private func track(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
         state.withLock { $0.connections[id] = channel }
@@ -88,14 +111,18 @@ public final class GRPCServerEndpoint: Sendable {
         }
     }
 
-    /// Stops accepting connections, sends every connection GOAWAY (calls in progress finish, new
-    /// ones are refused), and waits up to `timeout` for them to close before closing what is left.
+    /// Stops accepting connections, sends every gRPC connection GOAWAY (calls in progress finish,
+    /// new ones are refused) and closes peer links, and waits up to `timeout` for them to close before closing what is left.
     public func shutdownGracefully(timeout: Duration = .seconds(5)) async {
         let (listener, connections) = state.withLock { ($0.listener, Array($0.connections.values)) }
         try? await listener?.close()
         for channel in connections {
             channel.eventLoop.execute {
-                if let handler = try? channel.pipeline.syncOperations.handler(type: GRPCConnectionHandler.self) { handler.quiesce() }
+                if let handler = try? channel.pipeline.syncOperations.handler(type: GRPCConnectionHandler.self) {
+                    handler.quiesce()
+                } else {
+                    channel.close(promise: nil)  // a peer link (its dialer reconnects elsewhere), or not yet known
+                }
             }
         }
         let deadline = ContinuousClock.now + timeout

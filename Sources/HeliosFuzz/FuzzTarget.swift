@@ -14,7 +14,7 @@ protocol FuzzTarget {
 }
 
 enum FuzzTargets {
-    static var all: [any FuzzTarget.Type] { [LogRecoveryTarget.self, JobFileTarget.self, EventApplyTarget.self, JobSpecTarget.self, SnapshotRecordTarget.self, SnapshotFileTarget.self, EdgeFramesTarget.self] }
+    static var all: [any FuzzTarget.Type] { [LogRecoveryTarget.self, JobFileTarget.self, EventApplyTarget.self, JobSpecTarget.self, SnapshotRecordTarget.self, SnapshotFileTarget.self, EdgeFramesTarget.self, PeerLinkFramesTarget.self] }
 
     static func named(_ name: String) -> (any FuzzTarget.Type)? { all.first { $0.name == name } }
 }

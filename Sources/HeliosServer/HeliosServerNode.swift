@@ -29,7 +29,9 @@ public final class HeliosServerNode: Sendable {
     let stateMachine: ProjectionStateMachine
     let storage: SegmentedRaftStorage
     let driver: RaftDriver
-    let raftTransport: GRPCRaftTransport
+    /// The Raft messages to the other servers: the peer link (``LinkRaftTransport``), or gRPC
+    /// streams with `--rpc-stack grpc-swift`, whose port cannot take peer links.
+    let raftTransport: any ServerRaftTransport
     let peers: PeerClients
     /// What serves the port (``ServerConfiguration/rpcStack``). Set at the end of `init` (the
     /// services refer to the node); cleared when ``run()`` ends so the node and its services do not
@@ -126,8 +128,11 @@ public final class HeliosServerNode: Sendable {
         raftConfiguration.electionTicks = electionTicks
         raftConfiguration.heartbeatTicks = 1
         raftConfiguration.broadcastCommit = false
-        raftTransport = try GRPCRaftTransport(
-            peers: addresses.filter { $0.key != configuration.nodeID }, logger: logger)
+        let others = addresses.filter { $0.key != configuration.nodeID }
+        switch configuration.rpcStack {
+        case .edge: raftTransport = LinkRaftTransport(own: configuration.nodeID, peers: others, logger: logger)
+        case .grpcSwift: raftTransport = try GRPCRaftTransport(peers: others, logger: logger)
+        }
         driver = RaftDriver(
             configuration: raftConfiguration, storage: storage, transport: raftTransport, stateMachine: stateMachine,
             tickInterval: tickInterval, compaction: configuration.compaction, logger: logger)
@@ -146,7 +151,7 @@ public final class HeliosServerNode: Sendable {
             var limits = GRPCServerEndpoint.Limits()
             limits.maximumMessageBytes = 64 << 20
             limits.maximumConcurrentStreams = 1024
-            serving = .edge(GRPCServerEndpoint(router: makeRouter(), limits: limits))
+            serving = .edge(GRPCServerEndpoint(router: makeRouter(), limits: limits, peerLink: RaftLinkAcceptor(node: self)))
         }
         servingHolder.withLock { $0 = serving }
     }
@@ -318,6 +323,21 @@ public final class HeliosServerNode: Sendable {
         var rejectedItems: [String]
         var jobVersion: UInt64?
         var placed: [String] = []
+
+        init(index: UInt64, refused: String?, rejectedItems: [String], jobVersion: UInt64?, placed: [String] = []) {
+            self.index = index
+            self.refused = refused
+            self.rejectedItems = rejectedItems
+            self.jobVersion = jobVersion
+            self.placed = placed
+        }
+
+        /// The leader's answer to a forwarded proposal.
+        init(_ response: Helios_V1_ProposeResponse) {
+            self.init(
+                index: response.index, refused: response.refused.isEmpty ? nil : response.refused, rejectedItems: response.rejectedItems,
+                jobVersion: response.jobVersion == 0 ? nil : response.jobVersion)
+        }
     }
 
     /// Commits `event` (through the leader, wherever it is) and returns what applying it did.
@@ -353,6 +373,17 @@ public final class HeliosServerNode: Sendable {
     }
 
     private func forward(_ bytes: [UInt8], to leader: NodeID) async throws -> Outcome {
+        if let link = raftTransport as? LinkRaftTransport {
+            let response: Helios_V1_ProposeResponse
+            do {
+                response = try await link.forward(.with { $0.event = Data(bytes) }, to: leader, timeout: .seconds(10))
+            } catch PeerLinkClient.RequestError.refused(let code, let message) {
+                throw RPCError(code: Status.Code(rawValue: Int(code)).flatMap(RPCError.Code.init) ?? .unknown, message: message)
+            } catch let error as PeerLinkClient.RequestError {
+                throw RPCError(code: .unavailable, message: "leader \(leader) did not answer (\(error)); retry")
+            }
+            return Outcome(response)
+        }
         guard let client = peers.client(for: leader) else {
             throw RPCError(code: .unavailable, message: "leader \(leader) is not in this server's peer list")
         }
@@ -365,9 +396,7 @@ public final class HeliosServerNode: Sendable {
         } catch let error as RPCError where error.code == .unavailable {
             throw RPCError(code: .unavailable, message: "leader \(leader) is unreachable (\(error.message)); retry")
         }
-        return Outcome(
-            index: response.index, refused: response.refused.isEmpty ? nil : response.refused,
-            rejectedItems: response.rejectedItems, jobVersion: response.jobVersion == 0 ? nil : response.jobVersion)
+        return Outcome(response)
     }
 
     /// The address of the current leader, if known.

@@ -14,14 +14,14 @@ struct FuzzTargetTests {
         try ChildProcesses.runToEnd(Self.binary, arguments, limit: 240)
     }
 
-    @Test("each target's seeds hold its oracle", arguments: ["log", "jobfile", "event", "spec", "record", "snapshot", "edge"])
+    @Test("each target's seeds hold its oracle", arguments: ["log", "jobfile", "event", "spec", "record", "snapshot", "edge", "peer-link"])
     func seeds(target: String) throws {
         let (status, output) = try run([target])
         #expect(status == 0, "\(output)")
         #expect(output.contains("no oracle violated"), "\(output)")
     }
 
-    @Test("seeded mutations: no crash, no oracle violated", arguments: [("log", 1_500), ("jobfile", 3_000), ("event", 600), ("spec", 3_000), ("record", 5_000), ("snapshot", 3_000), ("edge", 2_000)])
+    @Test("seeded mutations: no crash, no oracle violated", arguments: [("log", 1_500), ("jobfile", 3_000), ("event", 600), ("spec", 3_000), ("record", 5_000), ("snapshot", 3_000), ("edge", 2_000), ("peer-link", 3_000)])
     func mutations(target: String, count: Int) throws {
         let iterations = ProcessInfo.processInfo.environment["HELIOS_FUZZ_ITERATIONS"] ?? "\(count)"
         let (status, output) = try run([target, "--mutations", iterations, "--seed", "20261202"])
@@ -29,7 +29,7 @@ struct FuzzTargetTests {
         #expect(output.contains("\(iterations) mutations"), "\(output)")
         // Both sides of each oracle were reached: some inputs refused, some accepted.
         #expect(output.contains("refused"), "\(output)")
-        let accepted = ["log": "served", "jobfile": "parsed", "event": "applied", "spec": "placed", "record": "decoded", "snapshot": "loaded", "edge": "served"]
+        let accepted = ["log": "served", "jobfile": "parsed", "event": "applied", "spec": "placed", "record": "decoded", "snapshot": "loaded", "edge": "served", "peer-link": "served"]
         #expect(output.contains(accepted[target]!), "\(output)")
     }
 

@@ -63,6 +63,11 @@ struct ClusterService: Helios_V1_Cluster.SimpleServiceProtocol {
     let node: HeliosServerNode
 
     func propose(request: Helios_V1_ProposeRequest, context: ServerContext) async throws -> Helios_V1_ProposeResponse {
+        try await propose(request)
+    }
+
+    /// Proposes a forwarded event here, the leader (over gRPC or the peer link).
+    func propose(_ request: Helios_V1_ProposeRequest) async throws -> Helios_V1_ProposeResponse {
         let event: Event
         do {
             event = try Event(serializedBytes: Array(request.event))
