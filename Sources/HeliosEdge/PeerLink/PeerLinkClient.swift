@@ -7,16 +7,17 @@ import Synchronization
 /// hello, then frames), reconnected with back-off (50 ms doubling to 1 s) while the client lives.
 ///
 /// ``send(_:)`` is best effort, for Raft messages: while the connection is being made, frames wait
-/// in a bounded queue; while the socket cannot take more (``Limits/writeBufferBytes``), new frames
-/// are dropped (Raft sends again). ``request(_:timeout:)`` is a call answered by the listener (a
+/// in a bounded queue; while ``Limits/writeBufferBytes`` of frames are handed to the connection and
+/// not yet taken by the socket, new frames are dropped (Raft sends again). ``request(_:timeout:)`` is a call answered by the listener (a
 /// forwarded proposal), failed at once if the connection cannot be made or breaks.
 public final class PeerLinkClient: Sendable {
     /// Bounds on what the client holds.
     public struct Limits: Sendable {
         /// Bytes of frames queued while connecting (beyond it the oldest are dropped).
         public var queuedBytes = 64 << 20
-        /// Bytes written but not yet taken by the socket before frames are dropped (NIO's write
-        /// buffer high water mark).
+        /// Bytes handed to the connection and not yet taken by the socket, beyond which new frames
+        /// are dropped (counted from the caller's side, so a burst of sends from another thread is
+        /// bounded too, not only what the event loop has seen).
         public var writeBufferBytes = 16 << 20
         /// The largest frame accepted from the listener.
         public var maximumFrameBytes = 64 << 20
@@ -49,6 +50,8 @@ public final class PeerLinkClient: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let state = Mutex(State())
+    /// Bytes of frames handed to the connection whose write has not completed.
+    private let unwritten = Atomic<Int>(0)
 
     private struct State {
         var channel: (any Channel)?
@@ -89,8 +92,15 @@ public final class PeerLinkClient: Sendable {
         }
         if let channel {
             // A peer that does not read (stopped, partitioned) must not grow this buffer: drop.
-            guard channel.isWritable else { return }
-            channel.writeAndFlush(bytes, promise: nil)
+            let size = bytes.readableBytes
+            let before = unwritten.add(size, ordering: .relaxed).oldValue
+            guard before == 0 || before + size <= limits.writeBufferBytes else {
+                unwritten.subtract(size, ordering: .relaxed)
+                return
+            }
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { _ in self.unwritten.subtract(size, ordering: .relaxed) }
+            channel.writeAndFlush(bytes, promise: written)
         } else if connect {
             self.connect()
         }
@@ -135,12 +145,14 @@ public final class PeerLinkClient: Sendable {
     /// Whether the connection is up (for tests).
     public var isConnected: Bool { state.withLock { $0.channel != nil } }
 
+    /// Bytes handed to the connection and not yet written to the socket (for tests).
+    public var unwrittenBytes: Int { unwritten.load(ordering: .relaxed) }
+
     // MARK: Connection
 
     private func connect() {
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.writeBufferWaterMark, value: .init(low: limits.writeBufferBytes / 2, high: limits.writeBufferBytes))
             .connectTimeout(.seconds(1))
             .channelInitializer { [limits] channel in
                 channel.eventLoop.makeCompletedFuture {

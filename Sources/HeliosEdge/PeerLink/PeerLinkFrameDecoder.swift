@@ -8,9 +8,18 @@ public struct PeerLinkFrameDecoder: NIOSingleStepByteToMessageDecoder {
 
     /// The largest frame (version, kind and payload) accepted.
     public let maximumFrameBytes: Int
+    /// Frames and bytes decoded so far, and the last frame's header: where a bad header was found.
+    private var frames = 0
+    private var bytes = 0
+    private var last: (kind: UInt8, length: Int)?
 
     public init(maximumFrameBytes: Int) {
         self.maximumFrameBytes = maximumFrameBytes
+    }
+
+    private var position: String {
+        let previous = last.map { ", the last of kind \($0.kind) and length \($0.length)" } ?? ""
+        return " (after \(frames) frames, \(bytes) bytes on this link\(previous))"
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> PeerLinkFrame? {
@@ -20,16 +29,19 @@ public struct PeerLinkFrameDecoder: NIOSingleStepByteToMessageDecoder {
         let version = buffer.getInteger(at: start + 4, as: UInt8.self)!
         let kindByte = buffer.getInteger(at: start + 5, as: UInt8.self)!
         guard version == PeerLinkFrame.version else {
-            throw PeerLinkError("peer link frame version \(version); this server speaks version \(PeerLinkFrame.version) (upgrade the servers to the same release)")
+            throw PeerLinkError("peer link frame version \(version); this server speaks version \(PeerLinkFrame.version) (upgrade the servers to the same release)\(position)")
         }
         guard length >= 2, length <= maximumFrameBytes else {
-            throw PeerLinkError("peer link frame of \(length) bytes; frames are 2 to \(maximumFrameBytes) bytes")
+            throw PeerLinkError("peer link frame of \(length) bytes; frames are 2 to \(maximumFrameBytes) bytes\(position)")
         }
         guard let kind = PeerLinkFrame.Kind(rawValue: kindByte) else {
-            throw PeerLinkError("peer link frame kind \(kindByte) is not one this server knows (1-\(PeerLinkFrame.Kind.allCases.count)); upgrade the servers to the same release")
+            throw PeerLinkError("peer link frame kind \(kindByte) is not one this server knows (1-\(PeerLinkFrame.Kind.allCases.count)); upgrade the servers to the same release\(position)")
         }
         guard buffer.readableBytes >= 4 + length else { return nil }
         buffer.moveReaderIndex(forwardBy: PeerLinkFrame.headerBytes)
+        frames += 1
+        bytes += 4 + length
+        last = (kindByte, length)
         return PeerLinkFrame(kind: kind, payload: buffer.readSlice(length: length - 2)!)
     }
 

@@ -8,8 +8,14 @@ import SwiftProtobuf
 import Synchronization
 
 /// The Raft messages and forwarded proposals of one server, over a peer link to each other server
-/// (`Formats/peer-link.md`): each `send` becomes one frame per peer, one write and one syscall.
+/// (`Formats/peer-link.md`): each `send` becomes one frame per peer (one write, one syscall), or
+/// several of at most ``frameBytes`` when it carries more: a leader whose follower comes back from
+/// a stall can hand it hundreds of 1 MiB appends in one Ready, and the link then drops what does
+/// not fit its write buffer frame by frame instead of writing one frame of hundreds of MiB.
 final class LinkRaftTransport: ServerRaftTransport {
+    /// The most message bytes one frame carries (a single larger message goes alone).
+    static let frameBytes = 4 << 20
+
     private let own: NodeID
     private let links: Mutex<[NodeID: PeerLinkClient]>
     private let logger: Logger
@@ -45,10 +51,32 @@ final class LinkRaftTransport: ServerRaftTransport {
                 logger.debug("dropping Raft messages to unknown peer", metadata: ["peer": "\(id)"])
                 continue
             }
-            let wire = Helios_V1_RaftBatch.with { $0.messages = batch.map(RaftMessageCoding.encode) }
-            guard let bytes: [UInt8] = try? wire.serializedBytes() else { continue }
-            link.send(PeerLinkFrame(kind: .raft, payload: ByteBuffer(bytes: bytes)))
+            for frame in Self.frames(batch) { link.send(frame) }
         }
+    }
+
+    /// `messages` as raft frames of at most ``frameBytes`` of messages each. A `RaftBatch` is its
+    /// messages one after another, each as field 1 (tag 0x0a, a varint length, the message).
+    static func frames(_ messages: [HeliosRaft.Message]) -> [PeerLinkFrame] {
+        var frames: [PeerLinkFrame] = []
+        var payload = ByteBuffer()
+        for message in messages {
+            guard let bytes: [UInt8] = try? RaftMessageCoding.encode(message).serializedBytes() else { continue }
+            if payload.readableBytes > 0 && payload.readableBytes + bytes.count > frameBytes {
+                frames.append(PeerLinkFrame(kind: .raft, payload: payload))
+                payload = ByteBuffer()
+            }
+            payload.writeInteger(UInt8(0x0a))
+            var length = UInt64(bytes.count)
+            while length >= 0x80 {
+                payload.writeInteger(UInt8(truncatingIfNeeded: length) | 0x80)
+                length >>= 7
+            }
+            payload.writeInteger(UInt8(length))
+            payload.writeBytes(bytes)
+        }
+        if payload.readableBytes > 0 { frames.append(PeerLinkFrame(kind: .raft, payload: payload)) }
+        return frames
     }
 
     /// Hands `request` to server `leader` and returns its answer.

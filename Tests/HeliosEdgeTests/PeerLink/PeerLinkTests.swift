@@ -4,6 +4,7 @@ import HeliosEdge
 import Logging
 import NIOCore
 import NIOEmbedded
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -84,6 +85,94 @@ struct PeerLinkTests {
         try await Self.until { acceptor.closedLinks.withLock { $0 } == 1 }
         #expect(acceptor.closedLinks.withLock { $0 } == 1)
         await endpoint.shutdownGracefully(timeout: .seconds(1))
+    }
+
+    @Test("frames of every size from 4 threads at once arrive whole and in each thread's order (none dropped under a large enough write buffer)")
+    func concurrentFrames() async throws {
+        let acceptor = Acceptor()
+        let (endpoint, port) = try await Self.endpoint(acceptor)
+        var limits = PeerLinkClient.Limits()
+        limits.writeBufferBytes = 1 << 30
+        let client = PeerLinkClient(hello: PeerLinkHello(sender: 2, receiver: 1), host: "127.0.0.1", port: port, limits: limits, logger: Logger(label: "test"))
+        let perThread = 80
+        await withTaskGroup(of: Void.self) { group in
+            for thread in 0..<4 {
+                group.addTask {
+                    for i in 0..<perThread {
+                        // Sizes from 2 bytes to 1 MiB; the first two bytes name the thread and the frame.
+                        let size = 2 + (i * 7_919 * (thread + 1)) % (1 << 20)
+                        var bytes = [UInt8](repeating: UInt8(truncatingIfNeeded: i &* 13 &+ thread), count: size)
+                        bytes[0] = UInt8(thread)
+                        bytes[1] = UInt8(i)
+                        while !client.isConnected && i == 0 { try? await Task.sleep(for: .milliseconds(5)); client.send(PeerLinkFrame(kind: .raft, payload: ByteBuffer(bytes: [0xFF]))) }
+                        client.send(PeerLinkFrame(kind: .raft, payload: ByteBuffer(bytes: bytes)))
+                        if i % 10 == 0 { try? await Task.sleep(for: .milliseconds(20)) }
+                    }
+                }
+            }
+        }
+        try await Self.until(.seconds(60)) { acceptor.raft.withLock { $0.filter { $0 != [0xFF] }.count } == 4 * perThread }
+        let frames = acceptor.raft.withLock { $0 }.filter { $0 != [0xFF] }
+        #expect(frames.count == 4 * perThread)
+        for thread in 0..<4 {
+            let mine = frames.filter { $0[0] == UInt8(thread) }
+            #expect(mine.map { Int($0[1]) } == Array(0..<perThread), "thread \(thread)")
+            for frame in mine {
+                let i = Int(frame[1])
+                let size = 2 + (i * 7_919 * (thread + 1)) % (1 << 20)
+                #expect(frame.count == size && frame.dropFirst(2).allSatisfy { $0 == UInt8(truncatingIfNeeded: i &* 13 &+ thread) }, "thread \(thread) frame \(i)")
+            }
+        }
+        client.close()
+        await endpoint.shutdownGracefully(timeout: .seconds(1))
+    }
+
+    @Test("frames queued before the listener is up go out with the hello in one burst and arrive whole")
+    func queuedBurst() async throws {
+        let port = try await { () async throws -> Int in
+            let (probe, port) = try await Self.endpoint(Acceptor())
+            await probe.shutdownGracefully(timeout: .seconds(1))
+            return port
+        }()
+        var limits = PeerLinkClient.Limits()
+        limits.writeBufferBytes = 1 << 30
+        let client = PeerLinkClient(hello: PeerLinkHello(sender: 2, receiver: 1), host: "127.0.0.1", port: port, limits: limits, logger: Logger(label: "test"))
+        let count = 120
+        func frame(_ i: Int) -> [UInt8] { [UInt8(i)] + [UInt8](repeating: UInt8(truncatingIfNeeded: i &* 7), count: 30 + (i * 9_973) % 200_000) }
+        for i in 0..<count { client.send(PeerLinkFrame(kind: .raft, payload: ByteBuffer(bytes: frame(i)))) }
+        let acceptor = Acceptor()
+        let (endpoint, _) = try await Self.endpoint(acceptor, port: port)
+        try await Self.until(.seconds(30)) { acceptor.raft.withLock { $0.count } >= count }
+        let received = acceptor.raft.withLock { $0 }
+        #expect(received.count == count)
+        for (i, bytes) in received.enumerated() { #expect(bytes == frame(i), "frame \(i)") }
+        client.close()
+        await endpoint.shutdownGracefully(timeout: .seconds(1))
+    }
+
+    @Test("a listener that stops reading makes the dialer drop frames beyond its write buffer, however fast they are sent")
+    func boundedWhileStalled() async throws {
+        // Accepts connections and never reads them (a stopped or partitioned server).
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelOption(.socketOption(.so_rcvbuf), value: 4096)
+            .bind(host: "127.0.0.1", port: 0).get()
+        var limits = PeerLinkClient.Limits()
+        limits.writeBufferBytes = 4 << 20
+        let client = PeerLinkClient(
+            hello: PeerLinkHello(sender: 2, receiver: 1), host: "127.0.0.1", port: listener.localAddress!.port!, limits: limits, logger: Logger(label: "test"))
+        client.send(PeerLinkFrame(kind: .raft, payload: ByteBuffer(bytes: [1])))
+        try await Self.until { client.isConnected }
+        var peak = 0
+        for _ in 0..<200 {
+            client.send(PeerLinkFrame(kind: .raft, payload: ByteBuffer(repeating: 7, count: 1 << 20)))
+            peak = max(peak, client.unwrittenBytes)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        peak = max(peak, client.unwrittenBytes)
+        #expect(peak <= (4 << 20) + (1 << 20) + 64, "\(peak) bytes held for a peer that does not read")
+        client.close()
+        try await listener.close()
     }
 
     @Test("a hello for another server is refused: the dialer's requests fail as unavailable, the listener keeps serving")
