@@ -85,21 +85,10 @@ enum EdgeFramesTarget: FuzzTarget {
             violated("the edge handlers could not be set up: \(error)")
         }
         let bytes = preface + input.dropFirst()
-        let step = Int(split) + 1
-        var offset = 0
-        var outcome = "served"
-        while offset < bytes.count, channel.isActive {
-            var buffer = channel.allocator.buffer(capacity: step)
-            buffer.writeBytes(bytes[offset..<min(offset + step, bytes.count)])
-            offset += step
-            do {
-                try channel.writeInbound(buffer)
-            } catch {
-                outcome = "refused"  // a connection error: NIOHTTP2Handler sent GOAWAY and closes
-            }
-            channel.embeddedEventLoop.run()
+        // A refused read is a connection error: NIOHTTP2Handler sent GOAWAY and closes.
+        var outcome = feed(Array(bytes), step: Int(split) + 1, into: channel) { channel in
             while (try? channel.readOutbound(as: IOData.self)) ?? nil != nil {}
-        }
+        } ? "refused" : "served"
         channel.embeddedEventLoop.advanceTime(by: .seconds(1))
         if !channel.isActive { outcome = "refused" }
         _ = try? channel.finish()

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOEmbedded
 
 /// One thing to fuzz: a function from arbitrary bytes that must never crash and must hold its
 /// oracle (it traps with a message when the oracle fails, so libFuzzer keeps the input).
@@ -31,4 +33,25 @@ func exampleJobFiles() throws -> [(name: String, bytes: [UInt8])] {
 func violated(_ message: String) -> Never {
     let input = getenv("HELIOS_FUZZ_INPUT").map { " (input: \(String(cString: $0)))" } ?? ""
     fatalError("oracle violated\(input): \(message)")
+}
+
+/// Writes `bytes` into `channel`, `step` bytes per read, running its event loop after each, until
+/// all are in or the channel closes; `drain` takes what the channel wrote after each read. Returns
+/// whether a read was refused with an error (a connection error: the handlers answer and close).
+func feed(_ bytes: [UInt8], step: Int, into channel: EmbeddedChannel, drain: (EmbeddedChannel) -> Void) -> Bool {
+    var offset = 0
+    var refused = false
+    while offset < bytes.count, channel.isActive {
+        var buffer = channel.allocator.buffer(capacity: step)
+        buffer.writeBytes(bytes[offset..<min(offset + step, bytes.count)])
+        offset += step
+        do {
+            try channel.writeInbound(buffer)
+        } catch {
+            refused = true
+        }
+        channel.embeddedEventLoop.run()
+        drain(channel)
+    }
+    return refused
 }

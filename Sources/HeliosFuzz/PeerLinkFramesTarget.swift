@@ -76,23 +76,10 @@ enum PeerLinkFramesTarget: FuzzTarget {
         } catch {
             violated("the peer link handlers could not be set up: \(error)")
         }
-        let bytes = Array(input.dropFirst())
-        let step = Int(split) + 1
-        var offset = 0
-        var outcome = "served"
         var answers = ByteBuffer()
-        while offset < bytes.count, channel.isActive {
-            var buffer = channel.allocator.buffer(capacity: step)
-            buffer.writeBytes(bytes[offset..<min(offset + step, bytes.count)])
-            offset += step
-            do {
-                try channel.writeInbound(buffer)
-            } catch {
-                outcome = "refused"
-            }
-            channel.embeddedEventLoop.run()
+        var outcome = feed(Array(input.dropFirst()), step: Int(split) + 1, into: channel) { channel in
             while var part = try? channel.readOutbound(as: ByteBuffer.self) { answers.writeBuffer(&part) }
-        }
+        } ? "refused" : "served"
         if !channel.isActive { outcome = "refused" }
         // Whatever the listener wrote back is well-formed frames: responses and errors.
         var decoder = PeerLinkFrameDecoder(maximumFrameBytes: 1 << 20)
