@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
+import NIOSSL
 import Synchronization
 
 /// One call being served: what the client asked (path, metadata, deadline, peer) and how to answer.
@@ -17,16 +18,20 @@ public final class GRPCCall: Sendable {
     public let remotePeer: String
     /// When the client stops waiting (`grpc-timeout`), if it said.
     public let deadline: NIODeadline?
+    /// The certificate the client presented and TLS verified (mutual TLS), nil on a plaintext
+    /// connection or without a client certificate.
+    public let peerCertificate: NIOSSLCertificate?
     let eventLoop: any EventLoop
     let streamID: HTTP2StreamID
     private let connection: NIOLoopBound<GRPCConnectionHandler>
     private let cancellation = Mutex<(cancelled: Bool, callbacks: [@Sendable () -> Void])>((false, []))
 
     init(
-        path: String, metadata: HPACKHeaders, remotePeer: String, deadline: NIODeadline?, streamID: HTTP2StreamID,
-        connection: GRPCConnectionHandler, eventLoop: any EventLoop
+        path: String, metadata: HPACKHeaders, remotePeer: String, peerCertificate: NIOSSLCertificate?, deadline: NIODeadline?,
+        streamID: HTTP2StreamID, connection: GRPCConnectionHandler, eventLoop: any EventLoop
     ) {
         self.path = path
+        self.peerCertificate = peerCertificate
         self.metadata = metadata
         self.remotePeer = remotePeer
         self.deadline = deadline

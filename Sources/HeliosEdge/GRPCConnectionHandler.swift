@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
+import NIOSSL
 
 /// Serves gRPC on one HTTP/2 connection, straight on its frames: no channel, task or async sequence
 /// per call. Sits behind `NIOHTTP2Handler` (which parses frames, enforces stream limits and
@@ -52,6 +53,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var streams: [HTTP2StreamID: Stream] = [:]
     private var context: ChannelHandlerContext?
     private var remotePeer = "unknown"
+    /// The client's verified certificate, looked up once the first call arrives (after the
+    /// handshake); nil on a plaintext connection.
+    private var peerCertificate: NIOSSLCertificate??
     /// Inside a read burst writes wait for `channelReadComplete`'s flush.
     private var reading = false
     private var needsFlush = false
@@ -147,9 +151,12 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             }
             deadline = .now() + .nanoseconds(nanoseconds)
         }
+        if peerCertificate == nil {
+            peerCertificate = .some(try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate)
+        }
         let call = GRPCCall(
-            path: path, metadata: headers, remotePeer: remotePeer, deadline: deadline, streamID: id, connection: self,
-            eventLoop: context.eventLoop)
+            path: path, metadata: headers, remotePeer: remotePeer, peerCertificate: peerCertificate ?? nil, deadline: deadline, streamID: id,
+            connection: self, eventLoop: context.eventLoop)
         let stream = Stream(call: call, method: method, deframer: GRPCMessageDeframer(maximumMessageBytes: limits.maximumMessageBytes))
         if let deadline, deadline < .distantFuture {
             stream.timeout = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in

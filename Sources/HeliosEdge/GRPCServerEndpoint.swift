@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A gRPC server of Helios' own: a TCP listener whose connections speak HTTP/2 and serve the methods
@@ -33,6 +34,7 @@ public final class GRPCServerEndpoint: Sendable {
     private let router: GRPCRouter
     private let limits: Limits
     private let peerLink: (any PeerLinkAcceptor)?
+    private let tls: NIOSSLContext?
     private let group: any EventLoopGroup
     private let state = Mutex<State>(State())
 
@@ -42,14 +44,18 @@ public final class GRPCServerEndpoint: Sendable {
     }
 
     /// With a `peerLink` acceptor, the port also takes peer links: a connection that opens with
-    /// ``PeerLinkFrame/preface`` is one (``ConnectionSniffer``).
+    /// ``PeerLinkFrame/preface`` is one (``ConnectionSniffer``). With `tls`, every connection
+    /// starts with a TLS handshake (``tlsConfiguration(certificateChain:privateKey:clientTrustRoots:)``);
+    /// the client's verified certificate then reaches the handlers (``GRPCCall/peerCertificate``,
+    /// ``PeerLinkInbound/peerCertificate``).
     public init(
-        router: GRPCRouter, limits: Limits = Limits(), peerLink: (any PeerLinkAcceptor)? = nil,
+        router: GRPCRouter, limits: Limits = Limits(), peerLink: (any PeerLinkAcceptor)? = nil, tls: NIOSSLContext? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.router = router
         self.limits = limits
         self.peerLink = peerLink
+        self.tls = tls
         self.group = group
     }
 
@@ -58,12 +64,14 @@ public final class GRPCServerEndpoint: Sendable {
         let router = self.router
         let limits = self.limits
         let peerLink = self.peerLink
+        let tls = self.tls
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     if let peerLink {
                         try channel.pipeline.syncOperations.addHandler(ConnectionSniffer(
                             grpc: { try Self.configure($0, router: router, limits: limits) },
@@ -94,6 +102,22 @@ public final class GRPCServerEndpoint: Sendable {
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: .init()))
         try sync.addHandler(GRPCConnectionHandler(router: router, limits: limits))
+    }
+
+    /// A TLS server configuration for the endpoint: its certificate chain and key, ALPN `h2` (gRPC)
+    /// and `helios-peer` (the peer link), and, with `clientTrustRoots`, mutual TLS: a client must
+    /// present a certificate those roots verify.
+    public static func tlsConfiguration(
+        certificateChain: [NIOSSLCertificate], privateKey: NIOSSLPrivateKey, clientTrustRoots: [NIOSSLCertificate]?
+    ) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: certificateChain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+        configuration.applicationProtocols = ["h2", "helios-peer"]
+        if let clientTrustRoots {
+            configuration.trustRoots = .certificates(clientTrustRoots)
+            configuration.certificateVerification = .noHostnameVerification
+        }
+        return configuration
     }
 
     /// Installs the listener's peer link handlers on `channel` (after its preface was read).

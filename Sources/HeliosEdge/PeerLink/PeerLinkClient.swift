@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The dialing end of a peer link to one server: one long-lived TCP connection (the preface, a
@@ -47,6 +48,7 @@ public final class PeerLinkClient: Sendable {
     public let host: String
     public let port: Int
     private let limits: Limits
+    private let tls: (context: NIOSSLContext, serverHostname: String?)?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let state = Mutex(State())
@@ -64,14 +66,18 @@ public final class PeerLinkClient: Sendable {
         var pending: [UInt64: CheckedContinuation<ByteBuffer, any Error>] = [:]
     }
 
+    /// With `tls`, the link starts with a TLS handshake (the context carries this server's
+    /// certificate for mutual TLS and the roots that verify the listener's); `serverHostname` is the
+    /// name the listener's certificate must hold (nil: its address is checked as an IP).
     public init(
-        hello: PeerLinkHello, host: String, port: Int, limits: Limits = Limits(),
+        hello: PeerLinkHello, host: String, port: Int, limits: Limits = Limits(), tls: (context: NIOSSLContext, serverHostname: String?)? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
         self.hello = hello
         self.host = host
         self.port = port
         self.limits = limits
+        self.tls = tls
         self.group = group
         self.logger = logger
     }
@@ -154,9 +160,10 @@ public final class PeerLinkClient: Sendable {
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(1))
-            .channelInitializer { [limits] channel in
+            .channelInitializer { [limits, tls] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls { try sync.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname)) }
                     try sync.addHandler(ByteToMessageHandler(PeerLinkFrameDecoder(maximumFrameBytes: limits.maximumFrameBytes)))
                     try sync.addHandler(PeerLinkClientHandler(client: self))
                 }

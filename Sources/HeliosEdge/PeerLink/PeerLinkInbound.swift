@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// Decides whether a dialing server may use the link, and receives what it sends.
@@ -21,11 +22,15 @@ public protocol PeerLinkReceiver: Sendable {
 public final class PeerLinkInbound: Sendable {
     /// The dialer's address.
     public let remotePeer: String
+    /// The certificate the dialer presented and TLS verified, nil on a plaintext link.
+    public let peerCertificate: NIOSSLCertificate?
     private let channel: any Channel
 
+    /// Called on the channel's event loop, after the handshake (a frame arrived).
     init(channel: any Channel) {
         self.channel = channel
         self.remotePeer = channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        self.peerCertificate = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
     }
 
     /// Answers request `id` with `response` (a ``PeerLinkFrame/Kind/response`` frame).
