@@ -174,12 +174,12 @@ struct ClusterBenchmark: AsyncParsableCommand {
             case .read:
                 print("\nThe gRPC stacks alone: local reads with the same load generator after each round's writes, served from the "
                     + "leader's memory with no Raft round and no disk (Helios `Jobs.Get` with `stale`; etcd `Range` of one key with "
-                    + "`serializable`). Helios reads / etcd reads compares the two servers' RPC paths (grpc-swift-2 on SwiftNIO, grpc-go); "
+                    + "`serializable`). Helios reads / etcd reads compares the two servers' RPC paths (Helios' edge layer on SwiftNIO, or grpc-swift-2 with --rpc-stack grpc-swift; grpc-go); "
                     + "Helios reads / etcd puts bounds what Helios writes could reach on this stack if Raft, the disk and the state cost nothing.\n")
             case .health:
                 print("\nThe gRPC stacks alone: `grpc.health.v1.Health/Check` on each leader with the same load generator after each "
                     + "round's writes (the cheapest unary call either server has: no state, no Raft, no disk). The first ratio compares "
-                    + "the two servers' RPC paths (grpc-swift-2 on SwiftNIO, grpc-go); the second bounds what Helios writes could reach "
+                    + "the two servers' RPC paths (Helios' edge layer on SwiftNIO, or grpc-swift-2 with --rpc-stack grpc-swift; grpc-go); the second bounds what Helios writes could reach "
                     + "on this stack if Raft, the disk and the state cost nothing.\n")
             }
             print("| concurrency | Helios \(heliosCall)/s | p50 ms | p99 ms | etcd \(etcdCall)/s | p50 ms | p99 ms | Helios / etcd \(heliosCall == etcdCall ? heliosCall : "reads") | Helios \(heliosCall) / etcd puts |")
@@ -204,7 +204,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
         guard failovers > 0 else { return }
         print("\nLeader failover: kill -9 the leader, then write to the survivors every 10 ms until one is "
             + "acknowledged. Both use a 100 ms heartbeat and a 1 s election timeout (randomized up to 2 s); Helios followers "
-            + "also campaign within a few ticks when the leader's Raft stream closes (docs/raft.md).\n")
+            + "also campaign within a few ticks when the leader's peer link closes (docs/raft.md).\n")
         print("| system | failovers | min ms | median ms | max ms |")
         print("|---|---:|---:|---:|---:|")
         var heliosTimes: [Double] = []
