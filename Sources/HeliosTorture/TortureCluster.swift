@@ -106,7 +106,7 @@ final class TortureCluster: Sendable {
             guard let info = infos[id] else { return "server \(id): no answer (process \(alive ? "alive" : "gone"))" }
             return "server \(id): leader \(info.leaderID), term \(info.term), applied \(info.appliedIndex)"
         }
-        throw TortureError("no leader all running servers agree on within \(timeout): \(views.joined(separator: "; ")); logs in \(directory)")
+        throw TortureError("no leader all running servers agree on within \(timeout): \(views.joined(separator: "; ")); logs in \(directory)\(dumpStacks())")
     }
 
     /// Waits until every server has applied the same index (no writes running) and returns their
@@ -124,7 +124,24 @@ final class TortureCluster: Sendable {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw TortureError("servers did not converge within \(timeout): applied \(last.mapValues(\.appliedIndex))")
+        throw TortureError("servers did not converge within \(timeout): applied \(last.mapValues(\.appliedIndex))\(dumpStacks())")
+    }
+
+    /// Every running server's thread stacks (gdb, if installed) in `server<N>.stacks.txt` of the run's
+    /// directory, for a failure where a server stopped answering or moving: returns where they are.
+    func dumpStacks() -> String {
+        let gdb = "/usr/bin/gdb"
+        guard FileManager.default.isExecutableFile(atPath: gdb) else { return "" }
+        var written: [String] = []
+        for id in ids {
+            guard let pid = processes.pid(name(id)), kill(pid, 0) == 0 else { continue }
+            let path = directory + "/server\(id).stacks.txt"
+            guard let (_, output) = try? ChildProcesses.runToEnd(gdb, ["-p", "\(pid)", "-batch", "-ex", "thread apply all bt 40"], limit: 60),
+                  (try? output.write(toFile: path, atomically: true, encoding: .utf8)) != nil
+            else { continue }
+            written.append(path)
+        }
+        return written.isEmpty ? "" : "; thread stacks in \(written.joined(separator: ", "))"
     }
 
     /// `helios operator log verify` on server `id`'s data directory (it must not be running); nil

@@ -82,8 +82,10 @@ public final class PeerLinkClient: Sendable {
         self.logger = logger
     }
 
-    /// Sends a frame if the link can take it now or once connected; drops it otherwise.
-    public func send(_ frame: PeerLinkFrame) {
+    /// Sends a frame if the link can take it now or once connected; drops it otherwise. Returns
+    /// false when it was dropped at once (the write buffer is full, or the link is closed).
+    @discardableResult
+    public func send(_ frame: PeerLinkFrame) -> Bool {
         let bytes = frame.encoded()
         let (channel, connect) = state.withLock { state -> ((any Channel)?, Bool) in
             guard !state.closed else { return (nil, false) }
@@ -102,14 +104,15 @@ public final class PeerLinkClient: Sendable {
             let before = unwritten.add(size, ordering: .relaxed).oldValue
             guard before == 0 || before + size <= limits.writeBufferBytes else {
                 unwritten.subtract(size, ordering: .relaxed)
-                return
+                return false
             }
             let written = channel.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenComplete { _ in self.unwritten.subtract(size, ordering: .relaxed) }
             channel.writeAndFlush(bytes, promise: written)
-        } else if connect {
-            self.connect()
+            return true
         }
+        if connect { self.connect() }
+        return !state.withLock { $0.closed }
     }
 
     /// Sends a request and waits for its answer.
@@ -129,7 +132,9 @@ public final class PeerLinkClient: Sendable {
             loop.scheduleTask(in: TimeAmount(timeout)) {
                 self.complete(id, .failure(RequestError.timeout))
             }
-            send(.request(.request, id: id, body))
+            if !send(.request(.request, id: id, body)) {
+                complete(id, .failure(RequestError.unavailable("the link to server \(hello.receiver) is full (the server is not reading); retry")))
+            }
         }
     }
 
