@@ -123,4 +123,42 @@ struct ElectionAndReplicationTests {
             for node: NodeID in [1, 2, 3] { #expect(network.appliedData(node) == ["a", "b"]) }
         }
     }
+
+    @Test("a burst of read confirmations from a follower whose window is full frees one slot per heartbeat interval, not one append per confirmation")
+    func readBurstDoesNotFloodASlowFollower() throws {
+        var network = TestNetwork(voters: [1, 2, 3]) {
+            $0.broadcastCommit = false
+            $0.maxInflightMessages = 4
+        }
+        network.elect(1)
+        // Fill follower 2's window with appends it never acknowledges (it is slow, not gone).
+        for i in 0..<8 {
+            try network.propose(1, "e\(i)")
+            network.processReady()
+            network.inFlight.removeAll { $0.to == 2 && $0.type == .appendEntries }
+            network.deliver()
+            network.processReady()
+        }
+        network.inFlight.removeAll { $0.to == 2 }
+        // 50 reads: each is a heartbeat round, and follower 2 answers every heartbeat.
+        for i in 0..<50 { network.nodes[1]!.readIndex(context: [UInt8(i)]) }
+        var appendsTo2 = 0
+        for _ in 0..<10 {
+            network.processReady()
+            appendsTo2 += network.inFlight.filter { $0.to == 2 && $0.type == .appendEntries }.count
+            network.inFlight.removeAll { $0.to == 2 && $0.type == .appendEntries }
+            network.deliver()
+        }
+        #expect(appendsTo2 <= 1, "\(appendsTo2) appends to a follower with a full window in one heartbeat interval")
+        // Each periodic heartbeat still frees one slot (lost appends are found again).
+        network.tick(1)
+        var afterTick = 0
+        for _ in 0..<5 {
+            network.processReady()
+            afterTick += network.inFlight.filter { $0.to == 2 && $0.type == .appendEntries }.count
+            network.inFlight.removeAll { $0.to == 2 && $0.type == .appendEntries }
+            network.deliver()
+        }
+        #expect(afterTick == 1, "one append after the heartbeat round, got \(afterTick)")
+    }
 }

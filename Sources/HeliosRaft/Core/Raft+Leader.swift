@@ -183,9 +183,12 @@ extension Raft {
     private func handleHeartbeatResponse(_ m: Message) {
         var progress = tracker.progress[m.from]!
         progress.probeSent = false
-        if progress.state == .replicate && progress.inflights.isFull {
-            // The follower answers heartbeats but not appends: the window may be full of lost messages.
+        if progress.state == .replicate && progress.inflights.isFull && progress.mayFreeOnHeartbeat {
+            // The follower answers heartbeats but not appends: the window may be full of lost
+            // messages. Once per heartbeat interval: a burst of read confirmations from a follower
+            // that is merely slow must not each send another append (hundreds of MiB in one Ready).
             progress.inflights.freeFirst()
+            progress.mayFreeOnHeartbeat = false
         }
         if progress.state == .snapshot {
             progress.snapshotStall += 1

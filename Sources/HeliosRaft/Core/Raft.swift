@@ -215,6 +215,7 @@ final class Raft {
         guard role == .leader else { return }
         if heartbeatElapsed >= config.heartbeatTicks {
             heartbeatElapsed = 0
+            for node in tracker.progress.keys where node != id { tracker.progress[node]!.mayFreeOnHeartbeat = true }
             broadcastHeartbeat(context: readOnly.lastPendingContext ?? [])
         }
     }

@@ -28,6 +28,10 @@ struct Progress {
     var snapshotAcked = 0
     /// Heartbeat rounds without snapshot progress (a lost chunk is re-sent after one).
     var snapshotStall = 0
+    /// Set by each periodic heartbeat, taken by the first heartbeat response that frees a slot of a
+    /// full window: one such slot per heartbeat interval, however many read confirmations (each a
+    /// heartbeat round) arrive meanwhile.
+    var mayFreeOnHeartbeat = false
 
     init(next: UInt64, maxInflight: Int, maxInflightBytes: Int, isLearner: Bool) {
         match = 0
