@@ -90,12 +90,3 @@ final class LinkRaftTransport: ServerRaftTransport {
         for link in links.withLock({ Array($0.values) }) { link.close() }
     }
 }
-
-/// What a server's Raft transport offers besides sending: following membership and stopping.
-protocol ServerRaftTransport: RaftTransport {
-    /// Replaces the peer set (membership changed): new peers get a connection, removed ones lose theirs.
-    func update(peers: [NodeID: PeerAddress])
-    func shutdown()
-}
-
-extension GRPCRaftTransport: ServerRaftTransport {}
